@@ -1,0 +1,34 @@
+# The two commands in the README: `make demo` and `make test`.
+# Each sets up what it needs on a fresh Debian machine: missing apt packages
+# (when root), a virtual environment in .venv, and `pip install -e .[test]`.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+# Debian packages the tests and the demo use; installed only when missing.
+APT_PACKAGES := sqlite3 procps
+
+.PHONY: setup system test demo bench clean-venv
+
+setup: system $(VENV)/.installed
+
+system:
+	@bash .ci/install-system-packages $(APT_PACKAGES)
+
+$(VENV)/.installed: pyproject.toml setup.py
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	@touch $@
+
+test: setup
+	$(BIN)/pytest -q $(PYTEST_ARGS)
+
+demo: setup
+	@bash .ci/demo
+
+bench: setup
+	$(BIN)/python -m benchmarks.run_all
+
+clean-venv:
+	rm -rf $(VENV)

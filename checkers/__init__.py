@@ -1,0 +1,1 @@
+"""unkindness.checkers: see design.md, Layout."""

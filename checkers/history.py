@@ -1,0 +1,162 @@
+"""Pairs a flat history of events into operations; shared by every checker.
+
+A history is a list of event dicts in design.md's format:
+``{"index", "time", "process", "type", "f", "value", "node", "error"}``.
+An operation is one invoke and its completion by the same process. Checkers
+reason about operations, so the pairing (and its errors) lives in one place.
+
+Semantics (Jepsen's):
+- ``ok``: happened, and its completion value is what it observed.
+- ``fail``: certainly did not take effect.
+- ``info``, or an invoke with no completion: may take effect at any point after
+  its invocation, or never. Such an op is *indeterminate* and its ``end`` is
+  ``None`` (it stays concurrent with everything after its invocation).
+Nemesis events (process ``"nemesis"``) are kept apart from client operations.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+NEMESIS = "nemesis"
+COMPLETION_TYPES = ("ok", "fail", "info")
+EVENT_TYPES = ("invoke",) + COMPLETION_TYPES
+
+
+class HistoryError(ValueError):
+    """A history that cannot be interpreted; the message names the event."""
+
+
+@dataclass(slots=True)
+class Op:
+    """One client operation: its invocation and (if any) completion."""
+
+    id: int  # position among the paired ops, in invocation order
+    process: Any
+    f: str
+    invoke_value: Any  # the value as invoked (reads often carry None)
+    value: Any  # the completion's value; the invoke's when there is none
+    type: str  # "ok" | "fail" | "info"; "info" also when never completed
+    start: int  # invocation time, ns since the run started
+    end: int | None  # completion time, ns; None when indeterminate
+    invoke_index: int
+    complete_index: int | None = None
+    completed_at: int | None = None  # completion time even for info, for drawing
+    node: Any = None
+    error: Any = None
+    extra: dict = field(default_factory=dict)  # any other keys of the completion
+
+    @property
+    def ok(self) -> bool:
+        return self.type == "ok"
+
+    @property
+    def indeterminate(self) -> bool:
+        return self.type == "info"
+
+    def to_dict(self) -> dict:
+        """A compact, JSON-ready description for evidence in results."""
+        d = {
+            "process": self.process,
+            "type": self.type,
+            "f": self.f,
+            "value": self.value,
+            "invoke_index": self.invoke_index,
+            "complete_index": self.complete_index,
+            "start": self.start,
+            "end": self.end,
+        }
+        if self.node is not None:
+            d["node"] = self.node
+        if self.error is not None:
+            d["error"] = self.error
+        return d
+
+
+@dataclass(slots=True)
+class Paired:
+    """The client operations of a history plus its nemesis events."""
+
+    ops: list[Op]
+    nemesis: list[dict]
+    end_time: int  # time of the last event, ns
+
+
+_KNOWN_KEYS = {"index", "time", "process", "type", "f", "value", "node", "error"}
+
+
+def _time(ev: dict, pos: int) -> int:
+    t = ev.get("time")
+    if t is None:
+        return pos
+    if isinstance(t, bool) or not isinstance(t, (int, float)):
+        raise HistoryError(f"event {pos}: time must be a number, got {t!r}")
+    return int(t)
+
+
+def pair(history: Iterable[dict]) -> Paired:
+    """Pairs invokes with completions per process, in history order.
+
+    Raises HistoryError for completions without an invoke, a second invoke on
+    a process that is still busy, or events with a missing or unknown type.
+    """
+    ops: list[Op] = []
+    nemesis: list[dict] = []
+    pending: dict[Any, Op] = {}
+    end_time = 0
+    for pos, ev in enumerate(history):
+        if not isinstance(ev, dict):
+            raise HistoryError(f"event {pos}: expected an object, got {type(ev).__name__}")
+        idx = ev.get("index", pos)
+        typ = ev.get("type")
+        if typ not in EVENT_TYPES:
+            raise HistoryError(f"event {idx}: type must be one of {', '.join(EVENT_TYPES)}, got {typ!r}")
+        proc = ev.get("process")
+        t = _time(ev, pos)
+        end_time = max(end_time, t)
+        if proc == NEMESIS:
+            nemesis.append(ev)
+            continue
+        if proc is None or isinstance(proc, (dict, list)):
+            raise HistoryError(f"event {idx}: process must be a number or name, got {proc!r}")
+        f = ev.get("f")
+        if typ == "invoke":
+            if proc in pending:
+                prev = pending[proc]
+                raise HistoryError(
+                    f"event {idx}: process {proc!r} invoked {f!r} while its {prev.f!r} "
+                    f"(event {prev.invoke_index}) has not completed"
+                )
+            op = Op(
+                id=len(ops), process=proc, f=f, invoke_value=ev.get("value"),
+                value=ev.get("value"), type="info", start=t, end=None,
+                invoke_index=idx, node=ev.get("node"),
+            )
+            ops.append(op)
+            pending[proc] = op
+            continue
+        op = pending.pop(proc, None)
+        if op is None:
+            raise HistoryError(f"event {idx}: {typ} of {f!r} by process {proc!r} has no invoke before it")
+        if f != op.f:
+            raise HistoryError(
+                f"event {idx}: completion f {f!r} does not match its invoke's f {op.f!r} "
+                f"(event {op.invoke_index})"
+            )
+        op.type = typ
+        op.value = ev.get("value")
+        op.complete_index = idx
+        op.end = None if typ == "info" else t
+        op.completed_at = t
+        op.node = ev.get("node", op.node) if ev.get("node") is not None else op.node
+        op.error = ev.get("error")
+        extra = {k: v for k, v in ev.items() if k not in _KNOWN_KEYS}
+        if extra:
+            op.extra = extra
+    return Paired(ops=ops, nemesis=nemesis, end_time=end_time)
+
+
+def client_ops(history: Iterable[dict]) -> list[Op]:
+    """The paired client operations only."""
+    return pair(history).ops

@@ -1,0 +1,1 @@
+"""unkindness.harness: see design.md, Layout."""

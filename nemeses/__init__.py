@@ -1,0 +1,1 @@
+"""unkindness.nemeses: see design.md, Layout."""

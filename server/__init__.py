@@ -1,0 +1,1 @@
+"""unkindness.server: see design.md, Layout."""

@@ -1,0 +1,1 @@
+"""unkindness.workloads: see design.md, Layout."""
