@@ -25,7 +25,15 @@ EVENT_TYPES = ("invoke",) + COMPLETION_TYPES
 
 
 class HistoryError(ValueError):
-    """A history that cannot be interpreted; the message names the event."""
+    """A history that cannot be interpreted; the message names the event.
+
+    ``index`` is the offending event's index when known, so a caller that
+    read the history from a file can name the line.
+    """
+
+    def __init__(self, message: str, index: Any = None) -> None:
+        super().__init__(message)
+        self.index = index
 
 
 @dataclass(slots=True)
@@ -91,7 +99,7 @@ def _time(ev: dict, pos: int) -> int:
     if t is None:
         return pos
     if isinstance(t, bool) or not isinstance(t, (int, float)):
-        raise HistoryError(f"event {pos}: time must be a number, got {t!r}")
+        raise HistoryError(f"event {ev.get('index', pos)}: time must be a number, got {t!r}", ev.get("index", pos))
     return int(t)
 
 
@@ -107,11 +115,11 @@ def pair(history: Iterable[dict]) -> Paired:
     end_time = 0
     for pos, ev in enumerate(history):
         if not isinstance(ev, dict):
-            raise HistoryError(f"event {pos}: expected an object, got {type(ev).__name__}")
+            raise HistoryError(f"event {pos}: expected an object, got {type(ev).__name__}", pos)
         idx = ev.get("index", pos)
         typ = ev.get("type")
         if typ not in EVENT_TYPES:
-            raise HistoryError(f"event {idx}: type must be one of {', '.join(EVENT_TYPES)}, got {typ!r}")
+            raise HistoryError(f"event {idx}: type must be one of {', '.join(EVENT_TYPES)}, got {typ!r}", idx)
         proc = ev.get("process")
         t = _time(ev, pos)
         end_time = max(end_time, t)
@@ -119,14 +127,14 @@ def pair(history: Iterable[dict]) -> Paired:
             nemesis.append(ev)
             continue
         if proc is None or isinstance(proc, (dict, list)):
-            raise HistoryError(f"event {idx}: process must be a number or name, got {proc!r}")
+            raise HistoryError(f"event {idx}: process must be a number or name, got {proc!r}", idx)
         f = ev.get("f")
         if typ == "invoke":
             if proc in pending:
                 prev = pending[proc]
                 raise HistoryError(
                     f"event {idx}: process {proc!r} invoked {f!r} while its {prev.f!r} "
-                    f"(event {prev.invoke_index}) has not completed"
+                    f"(event {prev.invoke_index}) has not completed", idx,
                 )
             op = Op(
                 id=len(ops), process=proc, f=f, invoke_value=ev.get("value"),
@@ -138,11 +146,11 @@ def pair(history: Iterable[dict]) -> Paired:
             continue
         op = pending.pop(proc, None)
         if op is None:
-            raise HistoryError(f"event {idx}: {typ} of {f!r} by process {proc!r} has no invoke before it")
+            raise HistoryError(f"event {idx}: {typ} of {f!r} by process {proc!r} has no invoke before it", idx)
         if f != op.f:
             raise HistoryError(
                 f"event {idx}: completion f {f!r} does not match its invoke's f {op.f!r} "
-                f"(event {op.invoke_index})"
+                f"(event {op.invoke_index})", idx,
             )
         op.type = typ
         op.value = ev.get("value")
