@@ -1,0 +1,237 @@
+"""The `harness` command line (Jepsen's conventions).
+
+Exit codes, everywhere: 0 valid, 1 anomaly found, 2 unknown, 254 bad
+arguments or input, 255 harness error. Bad input is one clear line on stderr,
+never a traceback (set UNKINDNESS_DEBUG=1 to see one for harness errors).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+import click
+
+from unkindness.harness import checking, history_files
+
+EXIT_VALID, EXIT_INVALID, EXIT_UNKNOWN, EXIT_BAD_INPUT, EXIT_HARNESS_ERROR = 0, 1, 2, 254, 255
+
+
+class BadInput(click.ClickException):
+    """Bad arguments or input files: exit 254 with one line."""
+
+    exit_code = EXIT_BAD_INPUT
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"error: {self.format_message()}", err=True)
+
+
+def verdict_exit(valid: Any) -> int:
+    return {True: EXIT_VALID, False: EXIT_INVALID}.get(valid, EXIT_UNKNOWN)
+
+
+def verdict_word(valid: Any) -> str:
+    return {True: "VALID", False: "INVALID"}.get(valid, "UNKNOWN")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="unkindness", prog_name="harness")
+def cli() -> None:
+    """Unkindness: a Jepsen-style consistency harness.
+
+    \b
+    Exit codes: 0 valid, 1 anomaly found, 2 unknown, 254 bad arguments or
+    input, 255 harness error.
+    """
+
+
+class _ProgressLine:
+    """Progress of a long check on stderr: live on a terminal, sparse in logs."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.tty = sys.stderr.isatty()
+        self.start = time.monotonic()
+        self.last = 0.0
+        self.shown = False
+
+    def __call__(self, info: dict) -> None:
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        if now - self.last < (0.5 if self.tty else 5.0) or now - self.start < 1.0:
+            return
+        self.last = now
+        parts = [f"{now - self.start:5.1f}s"]
+        if "keys_total" in info:
+            parts.append(f"keys {info.get('keys_done', 0)}/{info['keys_total']}")
+        if "explored" in info:
+            parts.append(f"{info['explored']:,} states explored")
+        line = "checking: " + ", ".join(parts)
+        if self.tty:
+            click.echo("\r" + line.ljust(70), err=True, nl=False)
+            self.shown = True
+        else:
+            click.echo(line, err=True)
+
+    def done(self) -> None:
+        if self.shown:
+            click.echo("\r" + " " * 70 + "\r", err=True, nl=False)
+
+
+def _resolve_target(path: Path) -> tuple[Path, dict | None]:
+    """A history file, or a results folder's history and its test.json."""
+    if not path.exists():
+        raise BadInput(f"{path}: no such file or folder")
+    if path.is_dir():
+        if (path / "latest").is_dir() and not (path / "history.jsonl").exists():
+            path = (path / "latest").resolve()
+        hist = path / "history.jsonl"
+        if not hist.is_file():
+            raise BadInput(f"{path}: a results folder holds history.jsonl, and this one does not")
+        test: dict | None = None
+        tj = path / "test.json"
+        if tj.is_file():
+            try:
+                test = json.loads(tj.read_text(encoding="utf-8"))
+            except (json.JSONDecodeError, UnicodeDecodeError) as e:
+                raise BadInput(f"{tj}: not valid JSON ({e})") from None
+            if not isinstance(test, dict):
+                raise BadInput(f"{tj}: expected a JSON object")
+        return hist, test or {}
+    return path, None
+
+
+def _counts(events: list[dict]) -> str:
+    from collections import Counter
+
+    c = Counter(e.get("type") for e in events if e.get("process") != "nemesis")
+    ops = c.get("invoke", 0)
+    return f"{ops} ops: {c.get('ok', 0)} ok, {c.get('fail', 0)} fail, {c.get('info', 0)} info"
+
+
+def _print_result(result: dict, names: list[str]) -> None:
+    click.echo(f"{verdict_word(result.get('valid'))}")
+    for name in names:
+        r = result.get("results", {}).get(name, {})
+        word = verdict_word(r.get("valid")).lower()
+        summary = r.get("summary") or ""
+        click.echo(f"  {name:<13} {word:<8} {summary}")
+        if r.get("valid") is not True and r.get("explanation"):
+            for line in str(r["explanation"]).splitlines():
+                click.echo(f"      {line}")
+        if r.get("valid") == "unknown" and r.get("reason"):
+            click.echo(f"      why unknown: {r['reason']}")
+
+
+@cli.command()
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--model", "-m", help="Linearizability model: register, cas-register, cmpxchg, kv, set, mutex. "
+              "Implies --checker linearizable.")
+@click.option("--checker", "-c", "checkers", multiple=True,
+              help="Checker to run (repeatable): linearizable, bank, set, convergence, cart, list-append, stats. "
+              "Default: the workload's checkers for a results folder, else judged from the operations.")
+@click.option("--init", "init_json", help="Initial model value as JSON, e.g. 'null' or '0'.")
+@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True),
+              help="Seconds the linearizability search may take before answering unknown.")
+@click.option("--consistency-model", help="For list-append: the model to check against (default strict-serializable).")
+@click.option("--json", "as_json", is_flag=True, help="Print the whole result as JSON on stdout.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress on stderr.")
+def check(path: Path, model: str | None, checkers: tuple[str, ...], init_json: str | None,
+          time_limit: float | None, consistency_model: str | None, as_json: bool, quiet: bool) -> None:
+    """Check a history again: a JSON-lines history, a Jepsen history.edn, or a results folder.
+
+    \b
+    Examples:
+      harness check results/latest
+      harness check history.edn --model cas-register
+      harness check history.jsonl --checker bank --checker stats
+      harness check etcd_000.jsonl --model cas-register --init null --time-limit 30
+    """
+    opts = checking.CheckOptions(model=model, time_limit=time_limit, consistency_model=consistency_model)
+    if init_json is not None:
+        try:
+            opts.init = json.loads(init_json)
+        except json.JSONDecodeError as e:
+            raise BadInput(f"--init must be JSON (e.g. null, 0, \"x\"): {e.msg} at column {e.colno}") from None
+        opts.init_given = True
+    if model is not None:
+        from unkindness.checkers.models import MODELS
+
+        if model not in MODELS:
+            raise BadInput(f"unknown model {model!r}; choose from {', '.join(sorted(MODELS))}")
+
+    hist_path, test = _resolve_target(path)
+    try:
+        loaded = history_files.load(hist_path)
+    except history_files.BadHistoryFile as e:
+        raise BadInput(str(e)) from None
+    events = loaded.events
+
+    try:
+        names = [checking.canonical(c) for c in checkers]
+        if not names and test is not None and test.get("workload") in checking.WORKLOAD_CHECKERS:
+            names = list(checking.WORKLOAD_CHECKERS[test["workload"]])
+            opts.model = opts.model or test.get("model") or checking.WORKLOAD_MODELS.get(test["workload"])
+            opts.extra = dict(test.get("checker_options") or {})
+        if not names:
+            names = checking.infer_checkers(events, opts)
+        if model and "linearizable" not in names:
+            names.insert(0, "linearizable")
+    except checking.CheckSetupError as e:
+        raise BadInput(str(e)) from None
+
+    progress = _ProgressLine(enabled=not quiet)
+    try:
+        result = checking.run_checkers(events, names, opts, progress)
+    except (checking.CheckSetupError, ValueError) as e:
+        # Checkers raise ValueError (HistoryError included) for malformed op values.
+        progress.done()
+        msg = loaded.locate(e) if hasattr(e, "index") else f"{hist_path}: {e}"
+        raise BadInput(msg) from None
+    progress.done()
+
+    if as_json:
+        click.echo(json.dumps(result, indent=2, default=str))
+    else:
+        click.echo(f"{hist_path} ({loaded.format}, {_counts(events)})")
+        _print_result(result, names)
+    sys.exit(verdict_exit(result.get("valid")))
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: maps every outcome onto the documented exit codes."""
+    try:
+        rv = cli.main(args=argv, prog_name="harness", standalone_mode=False)
+    except click.exceptions.UsageError as e:
+        msg = e.format_message()
+        hint = f" (see '{e.ctx.command_path} --help')" if e.ctx is not None else ""
+        click.echo(f"error: {msg}{hint}", err=True)
+        sys.exit(EXIT_BAD_INPUT)
+    except click.ClickException as e:
+        e.show()
+        sys.exit(e.exit_code)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except SystemExit:
+        raise
+    except BrokenPipeError:
+        sys.exit(0)
+    except Exception as e:  # noqa: BLE001 - the last line of defence: no traceback for users
+        click.echo(f"harness error: {type(e).__name__}: {e}", err=True)
+        if os.environ.get("UNKINDNESS_DEBUG"):
+            traceback.print_exc()
+        else:
+            click.echo("(set UNKINDNESS_DEBUG=1 for the traceback)", err=True)
+        sys.exit(EXIT_HARNESS_ERROR)
+    sys.exit(rv if isinstance(rv, int) else 0)
+
+
+if __name__ == "__main__":
+    main()
