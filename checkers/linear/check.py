@@ -1,0 +1,105 @@
+"""``check``: is a history linearizable with respect to a model?
+
+The pipeline: pair events into ops; split them per key where the model
+partitions (P-compositionality: a history is linearizable iff each key's
+sub-history is); compile each op into a step, dropping those that constrain
+nothing (failures that are not observations, reads with unknown results);
+let the model reduce further; then search each partition within one shared
+time and memory budget. The first partition found non-linearizable decides
+the answer and supplies the evidence.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Callable, Hashable
+
+from unkindness.checkers.history import Op, pair
+from unkindness.checkers.linear.budget import Budget
+from unkindness.checkers.linear.evidence import failure
+from unkindness.checkers.linear.search import OutOfBudget, Search
+from unkindness.checkers.models import Model, get_model
+from unkindness.checkers.models.base import Step, show, thaw
+
+
+def _partitions(model: Model, ops: list[Op]) -> dict[Hashable, list[Op]]:
+    if not model.partitioned:
+        return {None: ops}
+    parts: dict[Hashable, list[Op]] = {}
+    for op in ops:
+        parts.setdefault(model.key(op), []).append(op)
+    return parts
+
+
+def _compile(model: Model, ops: list[Op]) -> list[Step]:
+    steps = []
+    for op in ops:
+        s = model.compile(op)
+        if s is not None and (s.required or not s.read_only):  # an optional observation observes nothing
+            steps.append(s)
+    return steps
+
+
+def check(history: list[dict], model: str | Model, *, init: Any = None, time_limit: float | None = None,
+          memory_limit_mb: float | None = None, progress: Callable[[dict], None] | None = None,
+          **model_options: Any) -> dict:
+    """Checks linearizability; returns {"valid": True | False | "unknown", ...evidence}.
+
+    Raises HistoryError (a ValueError) with a message naming the event for a
+    history or op the model cannot interpret.
+    """
+    t0, cpu0 = time.monotonic(), time.process_time()
+    m = get_model(model, **model_options)
+    ops = pair(history).ops
+    init_state = m.initial(init)
+    parts = _partitions(m, ops)
+    compiled = {k: _compile(m, part) for k, part in parts.items()}
+    searched = sum(len(s) for s in compiled.values())
+    budget = Budget(time_limit, memory_limit_mb, progress, len(parts))
+    result: dict[str, Any] = {"valid": True, "model": m.name, "ops": len(ops), "keys": len(parts),
+                              "searched_ops": searched}
+    verdict: Any = True
+    # Small partitions first: more of them finish if the budget runs out.
+    for key in sorted(compiled, key=lambda k: len(compiled[k])):
+        try:
+            budget.before_partition()
+        except OutOfBudget as e:
+            verdict = "unknown"
+            result.update(reason=str(e), key=None if key is None else thaw(key))
+            break
+        steps, init_k = m.reduce(compiled[key], init_state)
+        search = Search(steps, [m.fn(s) for s in steps], init_k)
+        outcome = search.run(budget.tick)
+        budget.finished_partition(outcome.explored)
+        if outcome.valid is True:
+            continue
+        if outcome.valid == "unknown":
+            verdict = "unknown"
+            result.update(
+                reason=outcome.reason, key=None if key is None else thaw(key),
+                deepest=f"{max(outcome.best_j, 0)} of {outcome.required} completed operations of that "
+                        f"key placed in the furthest order explored",
+            )
+            break
+        verdict = False
+        result.update(failure(m, search, outcome, key, init))
+        break
+    budget.report()
+    result["valid"] = verdict
+    result["explored"] = budget.explored_done
+    result["keys_done"] = budget.keys_done
+    result["elapsed_s"] = round(time.monotonic() - t0, 6)
+    result["cpu_s"] = round(time.process_time() - cpu0, 6)
+    result["memo_peak_mb_estimate"] = round(budget.peak_estimate / 1048576, 3)
+    where = f" on {len(parts)} key(s)" if m.partitioned else ""
+    if verdict is True:
+        result["summary"] = (f"linearizable: {len(ops)} operations{where} fit the {m.name} model "
+                             f"({result['explored']} configurations explored)")
+    elif verdict is False:
+        k = "" if result.get("key") is None else f" on key {show(result['key'])}"
+        result["summary"] = (f"not linearizable: process {result['op']['process']}'s {result['op_text']}"
+                             f"{k} cannot be placed in any order consistent with real time")
+    else:
+        result["summary"] = (f"unknown: {result['reason']} after exploring {result['explored']} "
+                             f"configurations; {budget.keys_done} of {len(parts)} key(s) fully checked")
+    return result
