@@ -1,0 +1,274 @@
+"""Deterministic tests of the Raft protocol core on a simulated network."""
+
+from __future__ import annotations
+
+import pytest
+
+from raft_sim import Sim, url
+from unkindness.server.raft.core import CANDIDATE, FOLLOWER, LEADER, CoreDefects
+from unkindness.server.raft.errors import MembershipError, NotLeader
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def test_single_node_bootstraps_as_leader_with_tag_a_and_commits():
+    sim = Sim()
+    core = sim.add_server(url(0))
+    assert sim.run_until(lambda: core.role == LEADER, 0.05)
+    assert core.tag == "A" and core.status()["members"] == {"A": url(0)}
+    i = sim.propose("x", 1)
+    sim.run(0.02)
+    assert core.commit_index >= i and sim.state[url(0)] == {"x": 1}
+
+
+def test_three_nodes_join_in_order_and_replicate():
+    sim = Sim(1)
+    urls = sim.form_cluster(3)
+    lead = sim.cores[urls[0]]
+    assert lead.config["members"] == {"A": urls[0], "B": urls[1], "C": urls[2]}
+    assert {sim.cores[u].tag for u in urls} == {"A", "B", "C"}
+    for k in range(10):
+        sim.propose(f"k{k}", k)
+    sim.run(0.5)
+    assert all(sim.state[u] == {f"k{k}": k for k in range(10)} for u in urls)
+    assert len({sim.cores[u].log.cluster_id for u in urls}) == 1
+    sim.check_election_safety()
+
+
+def test_follower_refuses_to_propose_and_names_the_leader():
+    sim = Sim(2)
+    urls = sim.form_cluster(3)
+    with pytest.raises(NotLeader) as e:
+        sim.cores[urls[1]].propose(["x", 1], sim.now)
+    assert e.value.leader_tag == "A" and e.value.leader_url == urls[0] and not e.value.maybe_applied
+
+
+def test_leader_crash_elects_new_leader_and_keeps_committed_entries():
+    sim = Sim(3)
+    urls = sim.form_cluster(3)
+    for k in range(5):
+        sim.propose(f"k{k}", k)
+    sim.run(0.3)
+    old = sim.leader()
+    sim.crash(old)
+    t0 = sim.now
+    assert sim.run_until(lambda: sim.leader() not in (None, old), 3)
+    assert sim.now - t0 < 2.5
+    sim.propose("after", 1)
+    sim.run(0.3)
+    sim.restart(old)
+    sim.run(1.0)
+    for u in urls:
+        assert sim.state[u] == {**{f"k{k}": k for k in range(5)}, "after": 1}, u
+    sim.check_election_safety()
+
+
+def test_isolated_leader_steps_down_and_its_uncommitted_entry_is_overwritten():
+    sim = Sim(4)
+    urls = sim.form_cluster(3)
+    old = sim.leader()
+    sim.isolate(old)
+    idx = sim.propose("lost", 1)
+    sim.run(sim.cores[old].timing.election_max + 0.3)
+    assert sim.cores[old].role != LEADER, "check-quorum must step down"
+    assert sim.cores[old].commit_index < idx
+    new = sim.leader()
+    assert new and new != old
+    sim.propose("kept", 2)
+    sim.heal()
+    sim.run(1.5)
+    for u in urls:
+        assert sim.state[u] == {"kept": 2}, u
+    sim.check_election_safety()
+
+
+def test_split_brain_defect_keeps_leading_and_acknowledges_without_majority():
+    sim = Sim(5, defects=CoreDefects(split_brain_leader=True, split_brain_seconds=5))
+    sim.form_cluster(3)
+    sim.strict = False
+    old = sim.leader()
+    sim.isolate(old)
+    sim.run(1.5)
+    idx, _ = sim.cores[old].propose(["acked-alone", 1], sim.now)
+    sim._drain(old)
+    sim.run(0.1)
+    assert sim.cores[old].role == LEADER and sim.cores[old].commit_index >= idx
+    assert sim.state[old].get("acked-alone") == 1  # applied although no one else has it
+    assert any("differs on " + old in v for v in sim.violations)  # the majority committed something else there
+
+
+def test_without_split_brain_defect_the_isolated_leader_never_acknowledges():
+    sim = Sim(5)
+    sim.form_cluster(3)
+    old = sim.leader()
+    sim.isolate(old)
+    sim.run(1.5)
+    with pytest.raises(NotLeader):
+        sim.cores[old].propose(["acked-alone", 1], sim.now)
+
+
+def test_minority_cannot_commit():
+    sim = Sim(6)
+    urls = sim.form_cluster(5)
+    lead = sim.leader()
+    others = [u for u in urls if u != lead]
+    for u in others[:3]:
+        sim.crash(u)
+    idx = sim.propose("x", 1)
+    sim.run(2.0)
+    assert all(sim.cores[u].commit_index < idx for u in urls)
+    assert sim.cores[lead].role in (FOLLOWER, CANDIDATE)
+
+
+def test_far_behind_node_catches_up_by_snapshot():
+    sim = Sim(7)
+    urls = sim.form_cluster(3)
+    lagging = urls[2]
+    sim.crash(lagging)
+    for k in range(40):
+        sim.propose(f"k{k}", k)
+        sim.run(0.01)
+    sim.run(0.3)
+    lead = sim.leader()
+    sim.snapshot(lead)
+    assert sim.cores[lead].log.snapshot_index > 30 and len(sim.cores[lead].log.entries) < 5
+    sim.restart(lagging)
+    assert sim.run_until(lambda: sim.state[lagging] == sim.state[lead], 3)
+    assert sim.cores[lagging].log.snapshot_index == sim.cores[lead].log.snapshot_index
+
+
+def test_read_index_needs_a_majority_round_in_the_current_term():
+    sim = Sim(8)
+    urls = sim.form_cluster(3)
+    lead = sim.leader()
+    core = sim.cores[lead]
+    rid = core.request_read(sim.now)
+    sim.run(0.1)
+    assert rid in [r for r, _ in core.ready_reads]
+    core.ready_reads.clear()
+    sim.isolate(lead)
+    rid2 = core.request_read(sim.now)
+    sim.run(0.3)
+    assert rid2 not in [r for r, _ in core.ready_reads]
+    sim.run(1.5)
+    assert rid2 in core.failed_reads  # stepped down: the read can never be confirmed
+
+
+def test_remove_member_tags_are_not_reused_and_removed_node_stays_quiet():
+    sim = Sim(9)
+    urls = sim.form_cluster(3)
+    lead = sim.leader()
+    core = sim.cores[lead]
+    victim = next(u for u in urls if u != lead)
+    vtag = sim.cores[victim].tag
+    core.remove_member(vtag, sim.now)
+    sim._drain(lead)
+    sim.run(0.5)
+    assert victim not in core.voters
+    assert not sim.cores[victim].is_member
+    term = sim.cores[victim].log.term
+    sim.run(3.0)
+    assert sim.cores[victim].log.term == term, "a removed node must not campaign"
+    sim.add_server(url(7))
+    core.add_member(url(7), sim.now)
+    sim._drain(lead)
+    sim.run(0.5)
+    assert sim.cores[url(7)].tag == "D"
+    with pytest.raises(MembershipError):
+        core.remove_member("Z", sim.now)
+
+
+def test_one_membership_change_at_a_time():
+    sim = Sim(10)
+    urls = sim.form_cluster(2)
+    lead = sim.cores[sim.leader()]
+    sim.add_server(url(5))
+    sim.add_server(url(6))
+    lead.add_member(url(5), sim.now)
+    with pytest.raises(MembershipError, match="in progress"):
+        lead.add_member(url(6), sim.now)
+
+
+def test_member_of_a_multi_node_cluster_refuses_a_foreign_leader():
+    sim = Sim(11)
+    urls = sim.form_cluster(3)
+    other = Sim(12)
+    o_urls = other.form_cluster(1)
+    core = sim.cores[urls[1]]
+    msg = {"type": "append", "from": o_urls[0], "to": urls[1], "term": 99, "cluster": "elsewhere",
+           "prev_index": 0, "prev_term": 0, "entries": [], "commit": 0, "seq": 0}
+    core.step(msg, sim.now)
+    assert core.log.cluster_id != "elsewhere" and core.log.term < 99
+    assert any(e["event"] == "foreign_cluster_refused" for e in core.events)
+
+
+def test_vote_lease_ignores_a_disruptive_candidate():
+    sim = Sim(13)
+    urls = sim.form_cluster(3)
+    lead = sim.leader()
+    follower = next(u for u in urls if u != lead)
+    term = sim.cores[follower].log.term
+    vote = {"type": "vote", "from": url(9), "to": follower, "term": term + 5, "cluster": sim.cores[follower].log.cluster_id,
+            "last_index": 10**6, "last_term": 10**6}
+    sim.cores[follower].step(vote, sim.now)
+    assert sim.cores[follower].log.term == term and sim.cores[follower].leader == lead
+
+
+def test_log_is_durable_across_restart_from_disk(tmp_path):
+    dirs = {url(i): str(tmp_path / f"n{i}") for i in range(3)}
+    sim = Sim(14, dirs=dirs)
+    urls = sim.form_cluster(3)
+    for k in range(5):
+        sim.propose(f"k{k}", k)
+    sim.run(0.3)
+    for u in urls:
+        sim.crash(u)
+    for u in urls:
+        sim.restart(u)
+    assert sim.run_until(lambda: sim.leader() is not None and all(
+        sim.state[u] == {f"k{k}": k for k in range(5)} for u in urls), 5)
+    sim.check_election_safety()
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_random_faults_keep_election_and_state_machine_safety(seed):
+    sim = Sim(100 + seed)
+    urls = sim.form_cluster(5)
+    rng = sim.rng
+    sim.drop_rate = 0.05
+    acked = []
+    for _ in range(25):
+        action = rng.random()
+        if action < 0.3:
+            sim.heal()
+            for _ in range(rng.randint(1, 2)):
+                sim.isolate(rng.choice(urls))
+        elif action < 0.5:
+            u = rng.choice(urls)
+            if u in sim.down:
+                sim.restart(u)
+            elif len(sim.down) < 2:
+                sim.crash(u)
+        elif action < 0.6:
+            sim.heal()
+        lead = sim.leader()
+        if lead:
+            try:
+                idx, term = sim.cores[lead].propose(["k", rng.random()], sim.now)
+                sim._drain(lead)
+                acked.append((lead, idx, term))
+            except NotLeader:
+                pass
+        if lead and rng.random() < 0.2:
+            sim.snapshot(lead)
+        sim.run(rng.uniform(0.05, 0.6))
+    sim.heal()
+    for u in list(sim.down):
+        sim.restart(u)
+    sim.drop_rate = 0
+    assert sim.run_until(lambda: sim.leader() is not None, 5)
+    sim.propose("final", 1)
+    sim.run(2.0)
+    lead = sim.leader()
+    assert all(sim.state[u] == sim.state[lead] for u in urls)
+    sim.check_election_safety()
