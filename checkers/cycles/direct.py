@@ -1,0 +1,110 @@
+"""Anomalies visible without a cycle: aborted reads (G1a), intermediate reads
+(G1b), reads of elements nobody appended, and internal inconsistency.
+
+These need only the writer index, so they are cheap linear scans, and they
+hold even when the dependency graph is acyclic.
+"""
+
+from __future__ import annotations
+
+from typing import Hashable
+
+from unkindness.checkers.cycles.txns import APPEND, READ, Txn
+from unkindness.checkers.cycles.versions import Versions, short_list
+
+
+def _note(out: dict[str, list], kind: str, item: dict) -> None:
+    out.setdefault(kind, []).append(item)
+
+
+def _scan_reads(txns: list[Txn], v: Versions, out: dict[str, list]) -> None:
+    for t in txns:
+        if not t.ok:
+            continue
+        for f, key, val in t.mops:
+            if f != READ:
+                continue
+            aborted = garbage = None
+            for e in val:
+                w = v.writer(key, e)
+                if w is None:
+                    garbage = garbage if garbage is not None else e
+                elif txns[w.txn].failed:
+                    aborted = aborted if aborted is not None else (e, w.txn)
+            if aborted is not None:
+                e, wid = aborted
+                _note(out, "G1a", {
+                    "key": key, "value": e, "read": val,
+                    "reader": t.describe(), "writer": txns[wid].describe(),
+                    "explanation": (
+                        f"the txn invoked at event {t.op.invoke_index} (process {t.op.process}) read key "
+                        f"{key!r} = {short_list(val)}, which includes {e!r}, appended by the txn invoked at "
+                        f"event {txns[wid].op.invoke_index}, which failed and so never took effect (aborted read)"
+                    ),
+                })
+            if garbage is not None:
+                _note(out, "garbage-read", {
+                    "key": key, "value": garbage, "read": val, "reader": t.describe(),
+                    "explanation": (
+                        f"the txn invoked at event {t.op.invoke_index} read key {key!r} = {short_list(val)}, "
+                        f"which includes {garbage!r}, but no txn in the history ever appended it"
+                    ),
+                })
+        for key, read in t.ext_reads.items():
+            if not read:
+                continue
+            w = v.writer(key, read[-1])
+            if w is None or w.final or w.txn == t.id or txns[w.txn].failed:
+                continue
+            wt = txns[w.txn]
+            _note(out, "G1b", {
+                "key": key, "value": read[-1], "final_value": wt.appends[key][-1], "read": read,
+                "reader": t.describe(), "writer": wt.describe(),
+                "explanation": (
+                    f"the txn invoked at event {t.op.invoke_index} read key {key!r} = {short_list(read)}, "
+                    f"ending at {read[-1]!r}, an intermediate state of the txn invoked at event "
+                    f"{wt.op.invoke_index}, which went on to append {wt.appends[key][-1]!r} to the same key "
+                    f"(intermediate read)"
+                ),
+            })
+
+
+def _internal(t: Txn, out: dict[str, list]) -> None:
+    """A txn's reads must agree with its own earlier reads and appends."""
+    known: dict[Hashable, list] = {}  # key -> state at the last read, plus appends since
+    pending: dict[Hashable, list] = {}  # key -> own appends with no read since
+    later: dict[Hashable, set] = {k: set(vs) for k, vs in t.appends.items()}
+    for i, (f, key, val) in enumerate(t.mops):
+        if f == APPEND:
+            pending.setdefault(key, []).append(val)
+            later[key].discard(val)
+            continue
+        own = pending.pop(key, [])
+        problem = None
+        if key in known:
+            expected = known[key] + own
+            if val != expected:
+                problem = (expected, f"expected {short_list(expected)}: its previous read plus its own appends since")
+        elif own and val[-len(own):] != own:
+            problem = ({"ends_with": own}, f"expected a list ending with its own appends {own!r}")
+        future = [e for e in val if e in later.get(key, ())]
+        if problem is None and future:
+            problem = (None, f"it contains {future!r}, which this txn appends only later")
+        if problem is not None:
+            _note(out, "internal", {
+                "key": key, "mop_index": i, "read": val, "expected": problem[0], "op": t.describe(),
+                "explanation": (
+                    f"the txn invoked at event {t.op.invoke_index} (process {t.op.process}) read key "
+                    f"{key!r} = {short_list(val)} at micro-op {i}, but {problem[1]} (internal inconsistency)"
+                ),
+            })
+        known[key] = list(val)
+
+
+def find_direct_anomalies(txns: list[Txn], v: Versions) -> dict[str, list]:
+    out: dict[str, list] = {}
+    _scan_reads(txns, v, out)
+    for t in txns:
+        if t.ok:
+            _internal(t, out)
+    return out
