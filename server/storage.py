@@ -199,6 +199,11 @@ class _Reads:
     def get_source_cursor(self, source: str) -> int:
         return self.read_cursor(source)[0]
 
+    def documents_page(self, start: int, size: int) -> list[Item]:
+        rows = self.conn.execute(f"SELECT {_COLUMNS} FROM documents ORDER BY etag LIMIT ? OFFSET ?",
+                                 (size, start)).fetchall()
+        return [_row_to_item("document", r) for r in rows]
+
     def count(self, kind: str) -> int:
         return self.conn.execute(f"SELECT COUNT(*) FROM {_TABLE[kind]}").fetchone()[0]
 
@@ -244,6 +249,11 @@ class WriteTxn(_Reads):
     @property
     def tag(self) -> str:
         return self.storage.tag
+
+    @property
+    def last_etag(self) -> int:
+        """The highest etag allocated so far (this transaction's writes included)."""
+        return self._state.last_etag
 
     def next_etag(self) -> int:
         self._state.last_etag += 1
@@ -451,6 +461,9 @@ class Storage:
 
     def get_source_cursor(self, source: str) -> int:
         return self.read_cursor(source)[0]
+
+    def documents_page(self, start: int, size: int) -> list[Item]:
+        return self._reads.documents_page(start, size)
 
     def count(self, kind: str) -> int:
         return self._reads.count(kind)

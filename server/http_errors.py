@@ -1,0 +1,116 @@
+"""Errors as the official client expects them: a JSON body with ``Type``,
+``Message`` and ``Error`` (the client shows ``Error``), and the status code
+that makes the client raise the right exception.
+
+Any exception that reaches :func:`error_middleware` becomes such a body, so a
+request never gets an HTML page or a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aiohttp import web
+
+RAVEN = "Raven.Client.Exceptions."
+
+
+class ApiError(Exception):
+    """An error answer: status, .NET-style type name, message, extra fields."""
+
+    def __init__(self, status: int, type_: str, message: str, headers: dict[str, str] | None = None,
+                 **extra: Any) -> None:
+        super().__init__(message)
+        self.status = status
+        self.type = type_
+        self.message = message
+        self.headers = headers or {}
+        self.extra = extra
+
+    def body(self, url: str) -> dict[str, Any]:
+        return {"Url": url, "Type": self.type, "Message": self.message, "Error": self.message, **self.extra}
+
+
+def bad_request(message: str) -> ApiError:
+    """Malformed or invalid input (400, client raises RavenException with the message)."""
+    return ApiError(400, "System.ArgumentException", message)
+
+
+def bad_json(message: str) -> ApiError:
+    return ApiError(400, "Raven.Client.Exceptions.BadRequestException", message)
+
+
+def database_missing(name: str) -> ApiError:
+    """RavenDB's answer for an unknown database: 503 with ``Database-Missing``.
+
+    The official client turns exactly this into ``DatabaseDoesNotExistException``,
+    and on a multi-node topology the 503 makes it try the next node (useful while
+    a new database record is still reaching the peers). It is the one 5xx the
+    server gives for a client mistake, because the client needs it.
+    """
+    return ApiError(503, RAVEN + "Database.DatabaseDoesNotExistException",
+                    f"Database '{name}' does not exist on this node.", headers={"Database-Missing": name})
+
+
+def not_found(message: str) -> ApiError:
+    return ApiError(404, "Raven.Server.Web.RouteNotFoundException", message)
+
+
+def concurrency(message: str, expected: str | None = None, actual: str | None = None) -> ApiError:
+    return ApiError(409, RAVEN + "ConcurrencyException", message,
+                    ExpectedChangeVector=expected, ActualChangeVector=actual)
+
+
+def conflict(body: dict[str, Any]) -> ApiError:
+    """409 for a document in conflict; ``body`` comes from the conflicts module."""
+    err = ApiError(409, body.get("Type", RAVEN + "Documents.DocumentConflictException"),
+                   body.get("Message", "document is in conflict"))
+    err.extra = {k: v for k, v in body.items() if k not in ("Type", "Message", "Error", "Url")}
+    return err
+
+
+def not_implemented(what: str) -> ApiError:
+    return ApiError(501, "System.NotSupportedException",
+                    f"{what} is not supported by this server yet (it needs the Raft cluster layer).")
+
+
+def timeout(message: str) -> ApiError:
+    """Not a client mistake: the write is stored but the wait for replicas ran out."""
+    return ApiError(500, "System.TimeoutException", message)
+
+
+def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    return web.Response(body=json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8"),
+                        status=status, content_type="application/json", headers=headers)
+
+
+def error_response(err: ApiError, url: str) -> web.Response:
+    return json_response(err.body(url), status=err.status, headers=err.headers)
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except ApiError as err:
+        return error_response(err, request.path)
+    except web.HTTPRequestEntityTooLarge as e:
+        return error_response(ApiError(413, "System.ArgumentException",
+                                       f"request body too large: {e.text or ''}".strip()), request.path)
+    except web.HTTPMethodNotAllowed as e:
+        return error_response(ApiError(405, "Raven.Server.Web.RouteNotFoundException",
+                                       f"method {request.method} not allowed on {request.path}; "
+                                       f"allowed: {', '.join(sorted(e.allowed_methods))}"), request.path)
+    except web.HTTPNotFound:
+        return error_response(not_found(f"no such endpoint: {request.method} {request.path}"), request.path)
+    except web.HTTPException as e:
+        if e.status < 400:
+            raise
+        return error_response(ApiError(e.status, "System.ArgumentException", e.reason), request.path)
+    except Exception as e:  # noqa: BLE001 - a bug must still answer JSON, and be logged
+        log = request.app.get("log")
+        if log is not None:
+            log.exception("unhandled error", path=request.path, method=request.method)
+        return error_response(ApiError(500, "System.InvalidOperationException",
+                                       f"internal error: {type(e).__name__}: {e}"), request.path)

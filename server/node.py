@@ -1,0 +1,42 @@
+"""The state of one server process, shared by every handler as ``app["node"]``.
+
+The replication layer reads from it: ``node.config`` (tag, url, defects),
+``node.clock``, ``node.log``, ``node.cluster`` (a :class:`ClusterView`),
+``node.databases`` (a :class:`DatabaseRegistry`) and ``node.defects``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .clock import Clock
+from .cluster_seam import ClusterView
+from .config import ServerConfig
+from .databases import Database, DatabaseRegistry
+from .defects import Defects
+from .http_errors import database_missing
+from .jsonlog import Log
+
+
+@dataclass
+class Node:
+    config: ServerConfig
+    clock: Clock
+    log: Log
+    cluster: ClusterView
+    databases: DatabaseRegistry
+
+    @property
+    def tag(self) -> str:
+        return self.config.tag
+
+    @property
+    def defects(self) -> Defects:
+        return self.config.defects
+
+    def database(self, name: str) -> Database:
+        """The open database, or the error the client expects for a missing one."""
+        db = self.databases.get(name)
+        if db is None:
+            raise database_missing(name)
+        return db
