@@ -121,11 +121,26 @@ def _relation(incoming: Version, local: Version) -> Order:
 
 def decide(local: LocalState, incoming: Version, *, ignore_change_vectors: bool = False) -> Action:
     """The action for one replicated item (put when `incoming.body` is a dict, delete when None)."""
-    if ignore_change_vectors:  # defect switch: last arrival wins, nothing is ever a conflict
-        return Action(ActionKind.STORE, "change vectors ignored (defect ignore-change-vectors)", incoming)
+    if ignore_change_vectors:
+        return _decide_ignoring_conflicts(local, incoming)
     if incoming.deleted:
         return _decide_delete(local, incoming)
     return _decide_put(local, incoming)
+
+
+def _decide_ignoring_conflicts(local: LocalState, incoming: Version) -> Action:
+    """The `ignore-change-vectors` defect: a concurrent version silently overwrites the
+    local one (its vector merged in, so the exchange stops) instead of conflicting.
+    Older and equal versions are still ignored, or nodes would echo items forever."""
+    current = local.document or local.tombstone
+    if current is None:
+        return Action(ActionKind.STORE, "defect ignore-change-vectors: no local version", incoming)
+    order = cvlib.compare(incoming.change_vector, current.change_vector)
+    if order in (Order.OLDER, Order.EQUAL):
+        return Action(ActionKind.IGNORE, "defect ignore-change-vectors: older or same version")
+    merged = Version(incoming.id, str(cvlib.merge(incoming.change_vector, current.change_vector)),
+                     incoming.collection, incoming.last_modified, incoming.body, incoming.flags)
+    return Action(ActionKind.STORE, "defect ignore-change-vectors: overwrite without conflict", merged)
 
 
 def _decide_delete(local: LocalState, incoming: Version) -> Action:

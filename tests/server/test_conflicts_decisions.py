@@ -93,9 +93,15 @@ def test_put_on_conflicted_id() -> None:
 
 def test_ignore_change_vectors_defect_overwrites_silently() -> None:
     local = LocalState(document=doc("A:7, B:5", "mine"))
-    a = decide(local, doc("A:7, B:6", "theirs"), ignore_change_vectors=True)
-    assert a.kind is ActionKind.STORE
-    assert decide(local, doc("A:1", "ancient"), ignore_change_vectors=True).kind is ActionKind.STORE
+    a = decide(local, doc("A:6, B:6", "theirs"), ignore_change_vectors=True)
+    assert a.kind is ActionKind.STORE and a.version.body == {"v": "theirs"}
+    assert a.version.change_vector == "A:7, B:6"  # merged: the two sides stop exchanging
+    assert decide(local, doc("A:1", "ancient"), ignore_change_vectors=True).kind is ActionKind.IGNORE
+    assert decide(local, doc("A:7, B:5", "x"), ignore_change_vectors=True).kind is ActionKind.IGNORE
+    # the same concurrent pair on the other node: each keeps the other's version, silently
+    theirs = LocalState(document=doc("A:6, B:6", "theirs"))
+    b = decide(theirs, doc("A:7, B:5", "mine"), ignore_change_vectors=True)
+    assert b.version.body == {"v": "mine"} and b.version.change_vector == a.version.change_vector
 
 
 # --- revisions ----------------------------------------------------------------

@@ -1,0 +1,167 @@
+"""HTTP side of replication: the receiving websocket, the conflict-solver
+endpoint, the conflict listing and per-destination progress.
+
+Mounted by `server/app.py` through `add_routes(app)`; handlers find the node
+as `request.app["node"]`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from .. import conflicts as conflicts_mod
+from .. import resolvers
+from ..http_errors import bad_request, json_response, not_found
+from . import protocol
+from .apply import apply_batch, solver_config
+from .protocol import ProtocolError
+
+MAX_MESSAGE_BYTES = 256 * 1024 * 1024
+SOLVER_FANOUT_TIMEOUT_S = 5.0
+
+
+def _node(request: web.Request) -> Any:
+    return request.app["node"]
+
+
+async def receive(request: web.Request) -> web.WebSocketResponse:
+    """The destination side: handshake with our cursor, then apply batches in order."""
+    node = _node(request)
+    name = request.match_info["db"]
+    ws = web.WebSocketResponse(heartbeat=5.0, max_msg_size=MAX_MESSAGE_BYTES)
+    await ws.prepare(request)
+    source = "?"
+    try:
+        first = await ws.receive(timeout=10)
+        if first.type != aiohttp.WSMsgType.TEXT:
+            return ws
+        hello = protocol.expect(json.loads(first.data), "Hello")
+        source_tag, source = hello.get("SourceTag"), hello.get("SourceDbId")
+        if not isinstance(source, str) or not source or not isinstance(source_tag, str):
+            raise ProtocolError("Hello needs SourceTag and SourceDbId strings")
+        db = node.databases.get(name)
+        if db is None:
+            raise ProtocolError(f"database {name!r} does not exist on node {node.tag}")
+        if source == db.database_id:
+            raise ProtocolError("a database does not replicate to itself")
+        await ws.send_json(protocol.hello_ack(db.storage.get_source_cursor(source), node.tag, db.database_id))
+        async for msg in ws:
+            if msg.type != aiohttp.WSMsgType.TEXT:
+                break
+            batch = protocol.expect(json.loads(msg.data), "Batch")
+            last = protocol.int_field(batch, "LastEtag")
+            raw_items = batch.get("Items")
+            if not isinstance(raw_items, list):
+                raise ProtocolError("Batch needs an Items list")
+            items = [protocol.item_from_json(r) for r in raw_items]
+            if node.databases.get(name) is not db:
+                raise ProtocolError(f"database {name!r} was closed on node {node.tag}")
+            config = solver_config(db.record, db.storage.get_setting(resolvers.SETTING_KEY))
+            ignore_cvs = node.defects.enabled("ignore-change-vectors")
+            stats = await db.storage.write(
+                lambda txn: apply_batch(txn, source, items, last, config=config, ignore_change_vectors=ignore_cvs))
+            if stats.resolutions:
+                node.log.info("replication conflicts", database=name, source=source_tag,
+                              resolutions=stats.resolutions[:20])
+            await ws.send_json(protocol.ack(last))
+    except (ProtocolError, ValueError) as e:
+        node.log.warning("replication batch refused", database=name, source=source, error=str(e))
+        if not ws.closed:
+            await ws.send_json(protocol.error(str(e)))
+    except (asyncio.TimeoutError, ConnectionError):
+        pass
+    finally:
+        if not ws.closed:
+            await ws.close()
+    return ws
+
+
+async def set_solver(request: web.Request) -> web.Response:
+    """RavenDB's `POST /admin/replication/conflicts/solver?name=<db>`: set the resolver on
+    every member (each stores it durably), so all of them resolve alike."""
+    node = _node(request)
+    name = request.query.get("name") or request.query.get("?name")
+    if not name:
+        raise bad_request("POST /admin/replication/conflicts/solver needs ?name=<database>")
+    db = node.database(name)
+    body = await _json(request)
+    try:
+        config = resolvers.parse_solver_config(body)
+    except resolvers.SolverConfigError as e:
+        raise bad_request(f"conflict solver: {e}") from None
+    await db.storage.write(lambda txn: txn.set_setting(resolvers.SETTING_KEY, config.to_json()))
+    reached = [node.tag]
+    if request.query.get("local") != "true":
+        reached += await _fan_out(node, db, name, config.to_json())
+    return json_response({"RaftCommandIndex": 0, "Key": name, "Nodes": sorted(reached),
+                          "Solver": config.to_json()})
+
+
+async def _fan_out(node: Any, db: Any, name: str, body: dict[str, Any]) -> list[str]:
+    others = node.cluster.urls([t for t in db.members if t != node.tag])
+    timeout = aiohttp.ClientTimeout(total=SOLVER_FANOUT_TIMEOUT_S)
+
+    async def one(tag: str, url: str) -> str | None:
+        try:
+            async with aiohttp.ClientSession(timeout=timeout) as s:
+                async with s.post(f"{url.rstrip('/')}/admin/replication/conflicts/solver",
+                                  params={"name": name, "local": "true"}, json=body) as r:
+                    return tag if r.status < 300 else None
+        except (aiohttp.ClientError, asyncio.TimeoutError, OSError):
+            return None
+
+    return [t for t in await asyncio.gather(*(one(t, u) for t, u in others.items())) if t]
+
+
+async def get_solver(request: web.Request) -> web.Response:
+    node = _node(request)
+    db = node.database(request.match_info["db"])
+    config = solver_config(db.record, db.storage.get_setting(resolvers.SETTING_KEY))
+    return json_response(config.to_json())
+
+
+async def list_conflicts(request: web.Request) -> web.Response:
+    """`?docId=<id>`: that document's conflicting versions; without it, the conflicted ids."""
+    node = _node(request)
+    db = node.database(request.match_info["db"])
+    doc_id = request.query.get("docId")
+    if doc_id:
+        versions = [conflicts_mod.version_of(c, deleted=c.data is None) for c in db.storage.read_conflicts(doc_id)]
+        if not versions:
+            raise not_found(f"document {doc_id!r} is not in conflict")
+        return json_response({"Id": doc_id, "Results": [conflicts_mod.conflict_json(v) for v in versions]})
+    ids = sorted({c.id for c in db.storage.all_items("conflict")})
+    return json_response({"TotalResults": len(ids), "Results": [{"Id": i} for i in ids]})
+
+
+async def progress(request: web.Request) -> web.Response:
+    node = _node(request)
+    db = node.database(request.match_info["db"])
+    repl = getattr(node, "replication", None)
+    return json_response({"Database": db.name, "Tag": node.tag, "DbId": db.database_id,
+                          "LastEtag": db.storage.last_etag, "ChangeVector": db.storage.change_vector,
+                          "Destinations": repl.progress(db.name) if repl else []})
+
+
+async def _json(request: web.Request) -> Any:
+    raw = await request.read()
+    try:
+        return json.loads(raw.decode("utf-8")) if raw.strip() else None
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise bad_request(f"request body is not valid JSON: {e}") from None
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/databases/{db}/replication", receive)
+    app.router.add_post("/admin/replication/conflicts/solver", set_solver)
+    app.router.add_get("/databases/{db}/replication/conflicts/solver", get_solver)
+    app.router.add_get("/databases/{db}/replication/conflicts", list_conflicts)
+    app.router.add_get("/databases/{db}/replication/progress", progress)
+
+
+__all__ = ["add_routes"]

@@ -1,0 +1,139 @@
+"""The source side: one task per (database, destination) pushing changes over a websocket.
+
+It sleeps on an event that the storage's commit callback sets, so a commit is
+on the wire within a scheduler tick (no polling). After any failure it waits
+a short, growing backoff, reconnects, and the handshake tells it where the
+destination's durable cursor is.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from typing import Any, Callable
+
+import aiohttp
+
+from . import protocol
+from .protocol import ProtocolError
+
+ACK_TIMEOUT_S = 10.0
+IDLE_WAKE_S = 1.0
+BACKOFF_MIN_S = 0.05
+BACKOFF_MAX_S = 1.0
+
+
+class Sender:
+    """Pushes one database's changes to one destination; exposes its progress."""
+
+    def __init__(self, db: Any, tag: str, dest_tag: str, dest_url: str, session: aiohttp.ClientSession,
+                 *, defects: Any, on_progress: Callable[[], None], log: Any = None) -> None:
+        self.db = db
+        self.tag = tag
+        self.dest_tag = dest_tag
+        self.dest_url = dest_url.rstrip("/")
+        self.session = session
+        self.defects = defects
+        self.on_progress = on_progress
+        self.log = log
+        self.wake = asyncio.Event()
+        self.acked_etag = 0  # last etag of ours the destination durably accepted
+        self.connected = False
+        self.last_error: str | None = None
+        self.last_ack_time: float | None = None
+        self.batches_sent = 0
+        self.task: asyncio.Task | None = None
+
+    def start(self) -> None:
+        self.task = asyncio.get_running_loop().create_task(self._run(), name=f"repl-{self.db.name}-{self.dest_tag}")
+
+    async def stop(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+            try:
+                await self.task
+            except (asyncio.CancelledError, Exception):  # noqa: BLE001 - stopping anyway
+                pass
+
+    def progress(self) -> dict[str, Any]:
+        return {"Destination": self.dest_tag, "Url": self.dest_url, "Connected": self.connected,
+                "LastAcceptedEtag": self.acked_etag, "LocalEtag": self.db.storage.last_etag,
+                "BatchesSent": self.batches_sent, "LastError": self.last_error}
+
+    async def _run(self) -> None:
+        backoff = BACKOFF_MIN_S
+        while True:
+            try:
+                await self._connection()
+            except asyncio.CancelledError:
+                raise
+            except (aiohttp.ClientError, asyncio.TimeoutError, OSError, ProtocolError, ValueError,
+                    ConnectionError) as e:
+                if self.connected or self.last_error != repr(e):
+                    self._log("replication connection failed", error=repr(e))
+                self.last_error = repr(e)
+            self.connected = False
+            self.wake.clear()
+            try:
+                await asyncio.wait_for(self.wake.wait(), backoff)
+            except asyncio.TimeoutError:
+                pass
+            backoff = min(backoff * 2, BACKOFF_MAX_S)
+            if self.last_error is None:
+                backoff = BACKOFF_MIN_S
+
+    async def _receive(self, ws: aiohttp.ClientWebSocketResponse, type_: str) -> dict[str, Any]:
+        msg = await asyncio.wait_for(ws.receive(), ACK_TIMEOUT_S)
+        if msg.type != aiohttp.WSMsgType.TEXT:
+            raise ConnectionError(f"replication connection to {self.dest_tag} closed ({msg.type.name})")
+        return protocol.expect(json.loads(msg.data), type_)
+
+    async def _connection(self) -> None:
+        url = f"{self.dest_url}/databases/{self.db.name}/replication"
+        storage = self.db.storage
+        async with self.session.ws_connect(url, heartbeat=5.0, max_msg_size=0,
+                                           timeout=aiohttp.ClientWSTimeout(ws_close=2.0)) as ws:
+            await ws.send_json(protocol.hello(self.db.name, self.tag, storage.database_id))
+            ack = await self._receive(ws, "HelloAck")
+            cursor = protocol.int_field(ack, "LastAcceptedEtag")
+            self.acked_etag = cursor
+            self.connected = True
+            self.last_error = None
+            self.on_progress()
+            self._log("replication connected", resume_from=cursor)
+            while True:
+                self.wake.clear()
+                items = storage.changes_since(cursor)
+                if not items:
+                    try:
+                        await asyncio.wait_for(self.wake.wait(), IDLE_WAKE_S)
+                    except asyncio.TimeoutError:
+                        pass
+                    if ws.closed:
+                        raise ConnectionError(f"replication connection to {self.dest_tag} closed")
+                    continue
+                cursor = await self._send(ws, items)
+
+    async def _send(self, ws: aiohttp.ClientWebSocketResponse, stored: list[Any]) -> int:
+        """Send everything in `stored` (whole transactions); returns the new cursor."""
+        last = stored[-1].etag
+        wire = [protocol.item_from_storage(i) for i in stored]
+        if self.defects.enabled("lose-tombstones"):
+            wire = protocol.without_tombstones(wire)
+        chunks = protocol.batches(wire, split_transactions=self.defects.enabled("split-transactions"))
+        if not chunks:
+            chunks = [[]]  # nothing left to send, but the cursor must still move past `last`
+        for i, chunk in enumerate(chunks):
+            batch_last = last if i == len(chunks) - 1 else chunk[-1].etag
+            await ws.send_json(protocol.batch(chunk, batch_last))
+            self.batches_sent += 1
+            ack = await self._receive(ws, "Ack")
+            self.acked_etag = max(self.acked_etag, protocol.int_field(ack, "LastAcceptedEtag"))
+            self.last_ack_time = time.monotonic()
+            self.on_progress()
+        return last
+
+    def _log(self, msg: str, **fields: Any) -> None:
+        if self.log is not None:
+            self.log.info(msg, database=self.db.name, destination=self.dest_tag, **fields)
