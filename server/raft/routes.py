@@ -1,0 +1,123 @@
+"""The HTTP routes a node mounts for Raft: peer RPC, forwarded proposals and reads, membership, status.
+
+Errors answer with the JSON shape the rest of the server uses
+(``{"Type", "Message", ...}``): NotLeader is 421 (ask the leader named in
+LeaderUrl), NoQuorum 503, MembershipError 409, malformed input 400.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aiohttp import web
+
+from .errors import MembershipError, NoQuorum, NotLeader, RaftError
+from .node import RaftNode
+
+_STATUS = {NotLeader: 421, NoQuorum: 503, MembershipError: 409}
+_MESSAGE_TYPES = {"vote", "vote_resp", "append", "append_resp", "snapshot"}
+_REQUIRED = {"vote": ("last_index", "last_term"), "vote_resp": ("granted",),
+             "append": ("prev_index", "prev_term", "entries", "commit", "seq"),
+             "append_resp": ("success", "match", "hint", "seq"),
+             "snapshot": ("last_index", "last_term", "config", "data", "seq")}
+
+
+def bad_request(message: str) -> web.Response:
+    return web.json_response({"Type": "BadRequest", "Message": message}, status=400)
+
+
+def error_response(e: RaftError) -> web.Response:
+    status = next((s for cls, s in _STATUS.items() if isinstance(e, cls)), 500)
+    return web.json_response(e.to_dict(), status=status)
+
+
+async def read_json(request: web.Request) -> Any:
+    try:
+        return json.loads(await request.text() or "{}")
+    except json.JSONDecodeError as e:
+        raise web.HTTPBadRequest(text=json.dumps({"Type": "BadRequest", "Message": f"invalid JSON: {e}"}),
+                                 content_type="application/json") from None
+
+
+def _timeout(body: dict) -> float | None:
+    t = body.get("timeout")
+    if t is None:
+        return None
+    if not isinstance(t, (int, float)) or isinstance(t, bool) or t <= 0:
+        raise web.HTTPBadRequest(text=json.dumps({"Type": "BadRequest", "Message": "timeout must be a positive number"}),
+                                 content_type="application/json")
+    return float(t)
+
+
+def validate_message(m: Any) -> str | None:
+    if not isinstance(m, dict):
+        return "each message must be an object"
+    kind = m.get("type")
+    if kind not in _MESSAGE_TYPES:
+        return f"unknown message type {kind!r}"
+    for key in ("from", "to", "term") + _REQUIRED[kind]:
+        if key not in m:
+            return f"{kind} message lacks {key!r}"
+    if not isinstance(m["term"], int) or not isinstance(m["from"], str):
+        return "term must be an integer and from a URL string"
+    return None
+
+
+def raft_routes(node: RaftNode) -> list[web.RouteDef]:
+    async def rpc(request: web.Request) -> web.Response:
+        body = await read_json(request)
+        msgs = body.get("messages") if isinstance(body, dict) else None
+        if not isinstance(msgs, list):
+            return bad_request("expected {\"messages\": [...]}")
+        for m in msgs:
+            problem = validate_message(m)
+            if problem:
+                return bad_request(problem)
+        return web.json_response({"messages": node.handle_rpc(msgs)})
+
+    async def propose(request: web.Request) -> web.Response:
+        body = await read_json(request)
+        if not isinstance(body, dict) or "command" not in body:
+            return bad_request("expected {\"command\": ..., \"timeout\": seconds}")
+        try:
+            result, index = await node.propose_with_index(body["command"], _timeout(body))
+        except RaftError as e:
+            return error_response(e)
+        return web.json_response({"result": result, "index": index})
+
+    async def read_index(request: web.Request) -> web.Response:
+        body = await read_json(request)
+        try:
+            index = await node.leader_read_index(_timeout(body if isinstance(body, dict) else {}))
+        except RaftError as e:
+            return error_response(e)
+        return web.json_response({"index": index})
+
+    async def status(request: web.Request) -> web.Response:
+        return web.json_response(node.status())
+
+    async def add_member(request: web.Request) -> web.Response:
+        body = await read_json(request)
+        url = body.get("url") if isinstance(body, dict) else None
+        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+            return bad_request("expected {\"url\": \"http://host:port\"}")
+        try:
+            return web.json_response(await node.add_member(url, _timeout(body)))
+        except RaftError as e:
+            return error_response(e)
+
+    async def remove_member(request: web.Request) -> web.Response:
+        try:
+            return web.json_response(await node.remove_member(request.match_info["tag"]))
+        except RaftError as e:
+            return error_response(e)
+
+    return [web.post("/raft/rpc", rpc), web.post("/raft/propose", propose),
+            web.post("/raft/read-index", read_index), web.get("/raft/status", status),
+            web.post("/raft/members", add_member), web.delete("/raft/members/{tag}", remove_member)]
+
+
+def mount(app: web.Application, node: RaftNode) -> None:
+    """Add the Raft routes to an existing aiohttp application."""
+    app.add_routes(raft_routes(node))
