@@ -204,6 +204,28 @@ def check(path: Path, model: str | None, checkers: tuple[str, ...], init_json: s
     sys.exit(verdict_exit(result.get("valid")))
 
 
+@cli.command()
+@click.option("--force", is_flag=True, help="Also remove runs whose harness is still running.")
+def clean(force: bool) -> None:
+    """Remove every namespace, link, iptables rule and server process that runs left behind.
+
+    Works from the runs' journals (in /run/unkindness), so it also cleans up
+    after a harness that was killed with SIGKILL. Safe to run at any time.
+    """
+    from unkindness.harness.clean import clean as do_clean
+    from unkindness.harness.runtimes.base import RuntimeError_
+
+    try:
+        removed, skipped = do_clean(force)
+    except RuntimeError_ as e:
+        raise BadInput(str(e)) from None
+    for item in removed:
+        click.echo(f"removed {item}")
+    for item in skipped:
+        click.echo(f"skipped {item}")
+    click.echo(f"clean: removed {len(removed)} item(s)" if removed else "clean: nothing to remove")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: maps every outcome onto the documented exit codes."""
     try:

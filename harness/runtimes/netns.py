@@ -1,0 +1,253 @@
+"""The netns runtime: one network namespace per node on a bridge, as root on Linux.
+
+Layout for run id `abc123` with N nodes on subnet 10.250.K.0/24:
+- bridge `ukabc123-br` in the root namespace, address .254 (the harness talks
+  to the nodes through it);
+- namespace `ukabc123-nI` per node, with `eth0` (a veth whose host end
+  `ukabc123-I` is on the bridge), address .I, and `lo` up;
+- the server runs inside its namespace (`ip netns exec`), so iptables rules
+  inside a namespace cut exactly that node's traffic.
+Every name is journaled (harness/resources.py) before it is created, so
+teardown and `harness clean` remove them by exact name.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import signal
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+from unkindness.harness.resources import PREFIX, Journal, process_start_time
+from unkindness.harness.runtimes.base import RuntimeError_
+
+
+def _run(argv: Sequence[str], timeout: float = 10.0, check: bool = True) -> subprocess.CompletedProcess:
+    try:
+        cp = subprocess.run(list(argv), capture_output=True, text=True, timeout=timeout)
+    except FileNotFoundError:
+        raise RuntimeError_(f"{argv[0]} is not installed (the netns runtime needs iproute2 and iptables)") from None
+    except subprocess.TimeoutExpired:
+        raise RuntimeError_(f"{' '.join(argv)} did not finish within {timeout:g} s") from None
+    if check and cp.returncode != 0:
+        raise RuntimeError_(f"{' '.join(argv)} failed: {(cp.stderr or cp.stdout).strip()}")
+    return cp
+
+
+def preflight() -> None:
+    """Refuses up front, with the reason, where namespaces cannot work."""
+    if os.geteuid() != 0:
+        raise RuntimeError_("the netns runtime needs root (network namespaces and iptables); "
+                            "run as root or choose --runtime docker or ssh")
+    for tool in ("ip", "iptables"):
+        if _run(["which", tool], check=False).returncode != 0:
+            raise RuntimeError_(f"{tool} is not installed: apt-get install -y iproute2 iptables")
+
+
+def used_subnets() -> list[ipaddress.IPv4Network]:
+    out = _run(["ip", "-4", "-o", "addr", "show"]).stdout
+    nets = []
+    for line in out.splitlines():
+        parts = line.split()
+        if "inet" in parts:
+            nets.append(ipaddress.ip_interface(parts[parts.index("inet") + 1]).network)
+    return nets
+
+
+def pick_subnet(run_id: str) -> ipaddress.IPv4Network:
+    """A free /24 in 10.250.0.0/16, starting from one derived from the run id."""
+    used = used_subnets()
+    start = int(run_id, 16) % 250
+    for k in range(250):
+        net = ipaddress.ip_network(f"10.250.{(start + k) % 250}.0/24")
+        if not any(net.overlaps(u) for u in used):
+            return net
+    raise RuntimeError_("no free /24 in 10.250.0.0/16 for the test network; pass --subnet")
+
+
+@dataclass
+class NetnsNode:
+    """One node: a namespace with an address, and at most one server process."""
+
+    name: str
+    ns: str
+    ip: str
+    journal: Journal
+    proc: subprocess.Popen | None = field(default=None, repr=False)
+
+    def exec(self, argv: Sequence[str], timeout: float = 10.0, check: bool = True) -> subprocess.CompletedProcess:
+        return _run(["ip", "netns", "exec", self.ns, *argv], timeout=timeout, check=check)
+
+    def start(self, argv: Sequence[str], log_path: Path) -> int:
+        if self.running():
+            raise RuntimeError_(f"{self.name}: a server is already running (pid {self.proc.pid})")
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(log_path, "ab") as log:
+            self.proc = subprocess.Popen(["ip", "netns", "exec", self.ns, *argv], stdin=subprocess.DEVNULL,
+                                         stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.journal.add_process(self.proc.pid, ns=self.ns, node=self.name)
+        return self.proc.pid
+
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def signal(self, sig: int) -> bool:
+        if not self.running():
+            return False
+        try:
+            os.kill(self.proc.pid, sig)
+        except ProcessLookupError:
+            return False
+        return True
+
+    def stop(self, timeout: float = 5.0) -> None:
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            self.signal(signal.SIGCONT)  # a paused server cannot handle SIGTERM
+            self.signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.signal(signal.SIGKILL)
+                self.proc.wait(5)
+
+    def kill(self) -> None:
+        """SIGKILL, and reap it, so a restart finds the node free."""
+        if self.signal(signal.SIGKILL):
+            self.proc.wait(5)
+
+
+class NetnsRuntime:
+    """Creates and removes the namespaces, links and bridge of one run."""
+
+    def __init__(self, run_id: str, n_nodes: int, subnet: str | None = None,
+                 journal: Journal | None = None) -> None:
+        if not 1 <= n_nodes <= 200:
+            raise RuntimeError_(f"--nodes must be between 1 and 200, got {n_nodes}")
+        self.run_id = run_id
+        self.n = n_nodes
+        self.subnet_arg = subnet
+        self.journal = journal or Journal(run_id)
+        self.base = f"{PREFIX}{run_id}"
+        self.bridge = f"{self.base}-br"
+        self.nodes: list[NetnsNode] = []
+        self.host_ip: str | None = None
+
+    def setup(self) -> None:
+        preflight()
+        net = ipaddress.ip_network(self.subnet_arg) if self.subnet_arg else pick_subnet(self.run_id)
+        if net.num_addresses < self.n + 3:
+            raise RuntimeError_(f"subnet {net} is too small for {self.n} nodes")
+        hosts = list(net.hosts())
+        self.host_ip = str(hosts[-1])
+        self.journal.add("runtime", runtime="netns", bridge=self.bridge, subnet=str(net))
+        self.journal.add("link", name=self.bridge)
+        _run(["ip", "link", "add", self.bridge, "type", "bridge"])
+        _run(["ip", "addr", "add", f"{self.host_ip}/{net.prefixlen}", "dev", self.bridge])
+        _run(["ip", "link", "set", self.bridge, "up"])
+        self._allow_bridged_traffic()
+        for i in range(1, self.n + 1):
+            ns, veth = f"{self.base}-n{i}", f"{self.base}-{i}"
+            node = NetnsNode(name=f"n{i}", ns=ns, ip=str(hosts[i - 1]), journal=self.journal)
+            self.journal.add("netns", name=ns)
+            _run(["ip", "netns", "add", ns])
+            self.journal.add("link", name=veth)
+            _run(["ip", "link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", ns])
+            _run(["ip", "link", "set", veth, "master", self.bridge])
+            _run(["ip", "link", "set", veth, "up"])
+            _run(["ip", "-n", ns, "addr", "add", f"{node.ip}/{net.prefixlen}", "dev", "eth0"])
+            _run(["ip", "-n", ns, "link", "set", "eth0", "up"])
+            _run(["ip", "-n", ns, "link", "set", "lo", "up"])
+            self.nodes.append(node)
+
+    def _allow_bridged_traffic(self) -> None:
+        """With br_netfilter loaded (Docker loads it and sets FORWARD to DROP), bridged
+        frames pass the host's FORWARD chain: let our bridge's own traffic through."""
+        try:
+            on = Path("/proc/sys/net/bridge/bridge-nf-call-iptables").read_text().strip() == "1"
+        except OSError:
+            on = False
+        if on:
+            rule = ["FORWARD", "-i", self.bridge, "-o", self.bridge, "-j", "ACCEPT"]
+            self.journal.add("host-iptables", rule=rule)
+            _run(["iptables", "-I", *rule])
+
+    def teardown(self) -> list[str]:
+        """Stops every server and removes everything this run created; returns what it removed."""
+        for node in self.nodes:
+            node.stop()
+        removed = clean_entries(self.journal.entries())
+        self.journal.remove()
+        return removed
+
+
+def _netns_pids(ns: str) -> list[int]:
+    cp = _run(["ip", "netns", "pids", ns], check=False)
+    return [int(p) for p in cp.stdout.split()] if cp.returncode == 0 else []
+
+
+def _kill_pid(pid: int) -> None:
+    for sig in (signal.SIGCONT, signal.SIGKILL):
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            return
+
+
+def clean_entries(entries: list[dict]) -> list[str]:
+    """Removes what journal entries describe, in a safe order; idempotent."""
+    removed: list[str] = []
+    existing_ns = set(list_netns())
+    for e in entries:
+        if e["kind"] == "process":
+            pid = e.get("pid")
+            if isinstance(pid, int) and process_start_time(pid) == e.get("start_time") and pid > 1:
+                _kill_pid(pid)
+                removed.append(f"process {pid} ({e.get('node', '?')})")
+    for e in entries:
+        if e["kind"] == "netns" and e.get("name") in existing_ns:
+            pids = _netns_pids(e["name"])
+            for pid in pids:
+                _kill_pid(pid)
+                removed.append(f"process {pid} in {e['name']}")
+            _wait_gone(pids)
+            if _run(["ip", "netns", "del", e["name"]], check=False).returncode == 0:
+                removed.append(f"namespace {e['name']} (and its iptables rules)")
+    links = set(list_links())
+    for e in entries:
+        if e["kind"] == "link" and e.get("name") in links:
+            if _run(["ip", "link", "del", e["name"]], check=False).returncode == 0:
+                removed.append(f"link {e['name']}")
+    for e in entries:
+        if e["kind"] == "host-iptables":
+            rule = e["rule"]
+            while _run(["iptables", "-C", *rule], check=False).returncode == 0:
+                _run(["iptables", "-D", *rule], check=False)
+                removed.append(f"host iptables rule {' '.join(rule)}")
+    return removed
+
+
+def _wait_gone(pids: list[int], timeout: float = 3.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and any(Path(f"/proc/{p}").exists() for p in pids):
+        time.sleep(0.02)
+
+
+def list_netns() -> list[str]:
+    cp = _run(["ip", "netns", "list"], check=False)
+    return [line.split()[0] for line in cp.stdout.splitlines() if line.strip()]
+
+
+def list_links() -> list[str]:
+    cp = _run(["ip", "-o", "link", "show"], check=False)
+    names = []
+    for line in cp.stdout.splitlines():
+        parts = line.split(":", 2)
+        if len(parts) > 1:
+            names.append(parts[1].strip().split("@")[0])
+    return names
