@@ -1,0 +1,197 @@
+import copy
+
+import pytest
+
+from unkindness.checkers.convergence import check_cart, check_convergence
+from unkindness.checkers.history import HistoryError
+
+
+class H:
+    def __init__(self):
+        self.events = []
+        self.t = 0
+
+    def op(self, p, f, value, result=None, typ="ok", node=None):
+        self.events.append({"index": len(self.events), "time": self.t, "process": p, "type": "invoke",
+                            "f": f, "value": value, "node": node})
+        self.events.append({"index": len(self.events), "time": self.t + 5, "process": p, "type": typ,
+                            "f": f, "value": value if result is None else result, "node": node})
+        self.t += 10
+        return self
+
+    def final(self, node, docs, typ="ok"):
+        return self.op(10, "final-read", None, {"docs": copy.deepcopy(docs)}, typ=typ, node=node)
+
+    def add_item(self, cart, product, quantity, typ="ok", p=0):
+        return self.op(p, "add-item", {"cart": cart, "product": product, "quantity": quantity}, typ=typ)
+
+
+DOCS = {
+    "users/1": {"change_vector": "A:7-db1, B:5-db2", "doc": {"Name": "Oren", "Age": 40}},
+    "users/2": {"change_vector": "A:8-db1", "doc": {"Name": "Ayende"}},
+}
+
+
+def test_accepts_identical_documents_and_change_vectors_on_every_node():
+    h = H().final("A", DOCS).final("B", DOCS).final("C", DOCS)
+    r = check_convergence(h.events)
+    assert r["valid"] is True
+    assert r["nodes"] == ["A", "B", "C"] and r["document_count"] == {"A": 2, "B": 2, "C": 2}
+    assert r["divergent"] == [] and r["divergent_count"] == 0
+    assert r["summary"] == "All 3 nodes hold the same 2 documents with the same change vectors."
+
+
+def test_change_vector_entry_order_does_not_matter():
+    other = copy.deepcopy(DOCS)
+    other["users/1"]["change_vector"] = "B:5-db2,A:7-db1"
+    assert check_convergence(H().final("A", DOCS).final("B", other).events)["valid"] is True
+
+
+def test_rejects_a_document_missing_on_one_node():
+    other = copy.deepcopy(DOCS)
+    del other["users/2"]
+    r = check_convergence(H().final("A", DOCS).final("B", other).events)
+    assert r["valid"] is False and r["divergent_count"] == 1
+    assert r["divergent"] == [{"id": "users/2", "present_on": ["A"], "absent_on": ["B"],
+                               "change_vectors": {"A": "A:8-db1"}, "body_diff": {}}]
+    assert "missing on B" in r["explanation"]
+
+
+def test_rejects_different_bodies_with_a_compact_diff():
+    other = copy.deepcopy(DOCS)
+    other["users/1"]["doc"] = {"Name": "Oren", "Age": 41, "City": "Hadera"}
+    r = check_convergence(H().final("A", DOCS).final("B", other).final("C", DOCS).events)
+    assert r["valid"] is False
+    assert r["divergent"] == [{
+        "id": "users/1", "present_on": ["A", "B", "C"], "absent_on": [],
+        "change_vectors": {"A": "A:7-db1, B:5-db2", "B": "A:7-db1, B:5-db2", "C": "A:7-db1, B:5-db2"},
+        "body_diff": {"Age": {"A": 40, "B": 41, "C": 40}, "City": {"A": "(absent)", "B": "Hadera", "C": "(absent)"}},
+    }]
+    assert r["summary"] == "1 of 2 documents differ between the 3 nodes after healing."
+
+
+def test_rejects_different_change_vectors_with_the_same_body():
+    other = copy.deepcopy(DOCS)
+    other["users/2"]["change_vector"] = "A:8-db1, C:1-db3"
+    r = check_convergence(H().final("A", DOCS).final("B", other).events)
+    assert r["valid"] is False
+    assert r["divergent"][0]["change_vectors"] == {"A": "A:8-db1", "B": "A:8-db1, C:1-db3"}
+    assert r["divergent"][0]["body_diff"] == {}
+
+
+def test_nested_body_differences_name_the_path():
+    a = {"carts/1": {"change_vector": "A:1-x", "doc": {"Items": [{"ProductId": "p1"}], "Meta": {"v": 1}}}}
+    b = copy.deepcopy(a)
+    b["carts/1"]["doc"]["Meta"]["v"] = 2
+    r = check_convergence(H().final("A", a).final("B", b).events)
+    assert r["divergent"][0]["body_diff"] == {"Meta.v": {"A": 1, "B": 2}}
+
+
+def test_last_final_read_per_node_counts_and_missing_nodes_make_it_unknown():
+    other = copy.deepcopy(DOCS)
+    del other["users/1"]
+    h = H().final("A", other).final("A", DOCS).final("B", DOCS).final("C", DOCS, typ="fail")
+    r = check_convergence(h.events)
+    assert r["valid"] == "unknown" and r["nodes_without_final_read"] == ["C"]
+    assert "no final read from C" in r["summary"]
+    r2 = check_convergence(H().final("A", DOCS).final("B", DOCS).events, nodes=["A", "B", "D"])
+    assert r2["valid"] == "unknown" and r2["nodes_without_final_read"] == ["D"]
+    # divergence is divergence even when some node is missing
+    r3 = check_convergence(H().final("A", DOCS).final("B", other).final("C", {}, typ="info").events)
+    assert r3["valid"] is False
+
+
+def test_no_final_reads_is_unknown():
+    assert check_convergence(H().final("A", DOCS, typ="fail").events)["valid"] == "unknown"
+    assert check_convergence([])["valid"] == "unknown"
+
+
+@pytest.mark.parametrize("value,msg", [
+    ([1, 2], "value must be"),
+    ({"documents": {}}, "value must be"),
+    ({"docs": {"users/1": "hello"}}, "document 'users/1' must be"),
+    ({"docs": {"users/1": {"change_vector": "A:1-x"}}}, "document 'users/1' must be"),
+    ({"docs": {"users/1": {"change_vector": 5, "doc": {}}}}, "change vector that is not a string"),
+])
+def test_malformed_final_reads_raise_history_error(value, msg):
+    h = H().op(10, "final-read", None, value, node="A")
+    with pytest.raises(HistoryError, match=msg):
+        check_convergence(h.events)
+    with pytest.raises(HistoryError, match=msg):
+        check_cart(h.events)
+
+
+def test_final_read_without_node_is_an_error():
+    with pytest.raises(HistoryError, match="must name the node"):
+        check_convergence(H().final(None, DOCS).events)
+
+
+def cart(*items, name="Oren Eini"):
+    return {"Name": name, "Items": [{"ProductId": p, "Quantity": q, "Name": p} for p, q in items]}
+
+
+def cart_docs(doc, cv="A:3-x"):
+    return {"carts/1": {"change_vector": cv, "doc": doc}}
+
+
+def test_cart_accepts_the_merged_cart_of_listing_6_7():
+    h = H().add_item("carts/1", "products/2134-B", 2).add_item("carts/1", "products/9231-C", 1, p=1) \
+        .add_item("carts/1", "products/8412-B", 2).add_item("carts/1", "products/2134-B", 1, p=1)
+    merged = cart(("products/2134-B", 2), ("products/9231-C", 1), ("products/8412-B", 2))
+    h.final("A", cart_docs(merged)).final("B", cart_docs(merged))
+    r = check_cart(h.events)
+    assert r["valid"] is True
+    assert (r["acknowledged_items"], r["carts"], r["problem_count"]) == (3, 1, 0)
+    assert r["summary"] == "All 3 acknowledged items of 1 carts are present on all 2 nodes at their acknowledged quantities."
+
+
+def test_cart_rejects_a_missing_item_naming_its_acknowledging_op():
+    h = H().add_item("carts/1", "p1", 1).add_item("carts/1", "p2", 3)
+    h.final("A", cart_docs(cart(("p1", 1))))
+    r = check_cart(h.events)
+    assert r["valid"] is False and r["problem_count"] == 1
+    assert r["problems"] == [{
+        "cart": "carts/1", "product": "p2", "acknowledged_quantity": 3,
+        "op": {"process": 0, "type": "ok", "f": "add-item",
+               "value": {"cart": "carts/1", "product": "p2", "quantity": 3},
+               "invoke_index": 2, "complete_index": 3, "start": 10, "end": 15},
+        "found": {"A": None}, "cart_missing_on": [],
+    }]
+    assert "'p2'" in r["explanation"] and "A hold None" in r["explanation"]
+
+
+def test_cart_rejects_a_short_quantity_on_one_divergent_node():
+    h = H().add_item("carts/1", "p1", 2)
+    h.final("A", cart_docs(cart(("p1", 2)))).final("B", cart_docs(cart(("p1", 1)), cv="B:1-y"))
+    r = check_cart(h.events)
+    assert r["valid"] is False
+    assert r["problems"][0]["found"] == {"A": 2, "B": 1}
+    assert r["problems"][0]["acknowledged_quantity"] == 2
+
+
+def test_cart_missing_document_and_unacknowledged_items():
+    h = H().add_item("carts/1", "p1", 1).add_item("carts/2", "p9", 5, typ="info") \
+        .add_item("carts/2", "p8", 5, typ="fail")
+    h.final("A", {})
+    r = check_cart(h.events)
+    assert r["valid"] is False and r["problem_count"] == 1  # info/fail items need not be there
+    assert r["problems"][0]["cart_missing_on"] == ["A"]
+
+
+def test_cart_unknown_without_final_reads_or_acknowledged_items():
+    assert check_cart(H().add_item("c", "p", 1).events)["valid"] == "unknown"
+    assert check_cart(H().add_item("c", "p", 1, typ="info").final("A", {}).events)["valid"] == "unknown"
+
+
+@pytest.mark.parametrize("value,doc,msg", [
+    ({"cart": "carts/1"}, cart(), "value must be"),
+    ({"cart": "carts/1", "product": "p", "quantity": "two"}, cart(), "quantity must be a number"),
+    ({"cart": "carts/1", "product": "p", "quantity": 1}, {"Name": "x"}, "must have an \"Items\" list"),
+    ({"cart": "carts/1", "product": "p", "quantity": 1}, {"Items": ["p"]}, "a cart item must be"),
+    ({"cart": "carts/1", "product": "p", "quantity": 1},
+     {"Items": [{"ProductId": "p", "Quantity": None}]}, "non-numeric Quantity"),
+])
+def test_cart_malformed_values_raise_history_error(value, doc, msg):
+    h = H().op(0, "add-item", value).final("A", cart_docs(doc))
+    with pytest.raises(HistoryError, match=msg):
+        check_cart(h.events)
