@@ -51,6 +51,10 @@ def validate_id(doc_id: Any) -> str:
         raise InvalidDocument(f"document id must be a non-empty string, got {doc_id!r}")
     if len(doc_id) > MAX_ID_LENGTH:
         raise InvalidDocument(f"document id is {len(doc_id)} characters long; the limit is {MAX_ID_LENGTH}")
+    try:
+        doc_id.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidDocument(f"document id {doc_id!r} is not valid Unicode (lone surrogate)") from None
     if any(ord(c) < 0x20 or ord(c) == 0x7F for c in doc_id):
         raise InvalidDocument(f"document id {doc_id!r} contains control characters")
     if doc_id.endswith("|"):
@@ -63,6 +67,11 @@ def collection_of(body: dict[str, Any]) -> str | None:
     coll = meta.get("@collection") if isinstance(meta, dict) else None
     if coll is not None and not isinstance(coll, str):
         raise InvalidDocument(f"@metadata.@collection must be a string, got {coll!r}")
+    if coll:
+        try:
+            coll.encode("utf-8")
+        except UnicodeEncodeError:
+            raise InvalidDocument("@metadata.@collection is not valid Unicode") from None
     return coll or None
 
 

@@ -81,7 +81,7 @@ def timeout(message: str) -> ApiError:
 
 
 def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
-    return web.Response(body=json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8"),
+    return web.Response(body=json.dumps(data, separators=(",", ":")).encode("ascii"),
                         status=status, content_type="application/json", headers=headers)
 
 

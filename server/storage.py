@@ -282,7 +282,7 @@ class WriteTxn(_Reads):
         self.conn.execute(
             f"{verb} INTO {_TABLE[kind]} (lower_id, {_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?)",
             (doc_id.lower(), doc_id, etag, self.id, change_vector, collection, last_modified, flags,
-             json.dumps(data, ensure_ascii=False, separators=(",", ":")) if data is not None else None))
+             json.dumps(data, separators=(",", ":")) if data is not None else None))
         return Item(kind, doc_id, etag, self.id, change_vector, collection, last_modified, flags, data)
 
     def put_document(self, doc_id: str, data: dict, change_vector: str, collection: str | None,

@@ -114,14 +114,21 @@ def _replication():
         raise
 
 
-async def wait_for_replicas(request: web.Request, last_etag: int) -> None:
+@dataclass
+class WaitOptions:
+    replicas: int | str   # a number or "majority"
+    seconds: float
+    throw: bool
+
+
+def parse_wait_options(request: web.Request) -> WaitOptions | None:
+    """Parsed before anything is written, so bad options never leave a write behind."""
     raw_replicas = param(request, "numberOfReplicasToWaitFor")
     if raw_replicas is None:
-        return
-    db = database_of(request)
-    others = max(len(db.members) - 1, 0)
+        return None
+    replicas: int | str
     if raw_replicas.lower() == "majority":
-        replicas = len(db.members) // 2
+        replicas = "majority"
     elif raw_replicas in ("", "None"):
         replicas = 1
     else:
@@ -129,30 +136,35 @@ async def wait_for_replicas(request: web.Request, last_etag: int) -> None:
             replicas = int(raw_replicas)
         except ValueError:
             raise bad_request(f"numberOfReplicasToWaitFor={raw_replicas!r} is not a number or 'majority'") from None
-    replicas = min(max(replicas, 0), others)
     raw_timeout = param(request, "waitForReplicasTimeout")
     seconds = parse_timespan(raw_timeout, "waitForReplicasTimeout") if raw_timeout else DEFAULT_REPLICATION_TIMEOUT
-    throw = bool_param(request, "throwOnTimeoutInWaitForReplicas", True)
+    return WaitOptions(replicas, seconds, bool_param(request, "throwOnTimeoutInWaitForReplicas", True))
+
+
+async def wait_for_replicas(request: web.Request, options: WaitOptions, last_etag: int) -> None:
+    db = database_of(request)
+    others = max(len(db.members) - 1, 0)
+    replicas = len(db.members) // 2 if options.replicas == "majority" else int(options.replicas)
+    replicas = min(max(replicas, 0), others)
     if replicas == 0:
         return
     repl = _replication()
     wait_for = getattr(repl, "wait_for", None) if repl else None
     if wait_for is None:  # no replication in this build: nobody will ever confirm
-        await asyncio.sleep(seconds)
+        await asyncio.sleep(options.seconds)
         ok = False
     else:
-        ok = await wait_for(db.name, last_etag, replicas, seconds)
-    if not ok and throw:
+        ok = await wait_for(db.name, last_etag, replicas, options.seconds)
+    if not ok and options.throw:
         raise timeout(f"The batch was stored on node {node_of(request).tag} (etag {last_etag}) but was not "
-                      f"confirmed by {replicas} replica(s) within {seconds:g} s. The write was NOT rolled back.")
+                      f"confirmed by {replicas} replica(s) within {options.seconds:g} s. "
+                      f"The write was NOT rolled back.")
 
 
 async def bulk_docs(request: web.Request) -> web.Response:
     node, db = node_of(request), database_of(request)
     commands = parse_commands(await read_json(request))
-    # validate wait-for-replication options before writing anything
-    if param(request, "waitForReplicasTimeout"):
-        parse_timespan(param(request, "waitForReplicasTimeout"), "waitForReplicasTimeout")
+    wait = parse_wait_options(request)
     now = node.clock.iso()
 
     def run(txn: WriteTxn) -> tuple[list[dict[str, Any]], int]:
@@ -164,7 +176,8 @@ async def bulk_docs(request: web.Request) -> web.Response:
         raise concurrency(str(e), e.expected, e.actual) from None
     except documents.InvalidDocument as e:
         raise bad_request(str(e)) from None
-    await wait_for_replicas(request, last_etag)
+    if wait is not None:
+        await wait_for_replicas(request, wait, last_etag)
     return json_response({"Results": results}, status=201)
 
 

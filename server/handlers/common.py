@@ -30,13 +30,27 @@ async def read_json(request: web.Request, *, required: bool = True) -> Any:
             raise bad_json("request body is empty; a JSON document was expected")
         return None
     try:
-        return json.loads(raw.decode("utf-8"))
+        return json.loads(raw.decode("utf-8"), parse_constant=_no_constants)
     except UnicodeDecodeError as e:
         raise bad_json(f"request body is not UTF-8: {e}") from None
     except json.JSONDecodeError as e:
         raise bad_json(f"request body is not valid JSON: {e.msg} at line {e.lineno} column {e.colno}") from None
     except RecursionError:
         raise bad_json("request body JSON is nested too deeply") from None
+    except ValueError as e:  # NaN/Infinity, integers with thousands of digits
+        raise bad_json(f"request body is not acceptable JSON: {e}") from None
+
+
+def _no_constants(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _text(name: str, value: str) -> str:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise bad_request(f"query parameter {name} is not valid UTF-8") from None
+    return value
 
 
 def param(request: web.Request, name: str) -> str | None:
@@ -44,13 +58,13 @@ def param(request: web.Request, name: str) -> str | None:
     q = request.query
     for key in (name, "?" + name):
         if key in q:
-            return q[key]
+            return _text(name, q[key])
     return None
 
 
 def params(request: web.Request, name: str) -> list[str]:
     q = request.query
-    return q.getall(name, []) + q.getall("?" + name, [])
+    return [_text(name, v) for v in q.getall(name, []) + q.getall("?" + name, [])]
 
 
 def int_param(request: web.Request, name: str, default: int, low: int = 0, high: int = 2**31 - 1) -> int:

@@ -35,8 +35,10 @@ def load(storage: Storage, db_name: str, doc_id: str) -> dict[str, Any] | None:
 def _load_many(request: web.Request, ids: list[Any]) -> web.Response:
     db = database_of(request)
     for i in ids:
-        if not isinstance(i, str) or not i:
-            raise bad_request(f"document ids must be non-empty strings, got {i!r}")
+        try:
+            documents.validate_id(i)
+        except documents.InvalidDocument as e:
+            raise bad_request(str(e)[:500]) from None
     results = [load(db.storage, db.name, i) for i in ids]
     if len(ids) == 1 and results[0] is None:
         return json_response({"Results": [None], "Includes": {}}, status=404)
