@@ -449,10 +449,6 @@ class Storage:
     def changes_since(self, etag: int, limit: int = 1024, kinds: Iterable[str] = KINDS) -> list[Item]:
         return self._reads.changes_since(etag, limit, kinds)
 
-    def get_setting(self, key: str) -> Any:
-        """A per-database JSON setting (e.g. revisions or conflict-solver config); None if unset."""
-        row = self.conn.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
-        return json.loads(row[0]) if row else None
 
     # Names the replication layer asked for (REPLICATION_NEEDS.md).
     get_document = read_document

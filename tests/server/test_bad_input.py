@@ -11,8 +11,7 @@ pytestmark = pytest.mark.timeout(60)
 @pytest.fixture(scope="module")
 def node(tmp_path_factory):
     """One node with a small body limit and a database ``db`` holding items/1."""
-    import conftest
-    from conftest import NodeProcess, free_port
+    from server_procs import NodeProcess, free_port
 
     tmp = tmp_path_factory.mktemp("bad-input")
     n = NodeProcess("A", "127.0.0.20", free_port("127.0.0.20"), tmp / "A", extra_args=["--max-body-bytes", "65536"])
@@ -24,7 +23,6 @@ def node(tmp_path_factory):
         yield n
     finally:
         n.kill()
-    assert conftest  # imported for the helpers
 
 
 def _assert_error(r: requests.Response, status: int, fragment: str = "") -> dict:
