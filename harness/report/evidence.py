@@ -106,24 +106,29 @@ def _linear(r: dict, faults: Faults, end: int) -> str:
     out.append(f"<p><b>The operation that cannot be linearized{key}:</b> "
                f"{esc(r.get('op_text') or op_words(op))} by process {esc(op.get('process'))} "
                f"(history event {esc(op.get('invoke_index'))}).</p>")
-    pic = linear_svg.draw(op, prefix, conc)
+    omitted = r.get("prefix_omitted") or 0
+    pic = linear_svg.draw(op, prefix, conc, first_step=omitted + 1)
     if pic:
         out.append("<p class='muted'>The failing window: each bar is an operation from invocation to completion, "
-                   "one row per process. Green, numbered ops form the longest order that the model accepts "
-                   "(with the state after each); the red op cannot be placed after them; grey ops overlap "
-                   "it. A bar ending in \u2192? never completed.</p>")
+                   "one row per process. Green, numbered ops are the last steps of the longest order the model "
+                   "accepts (\u201cthen:\u201d is the model state after each); the red op cannot be placed after "
+                   "them; grey ops overlap it. A bar ending in \u2192? never completed. Hover a bar for details.</p>")
         out.append(f"<div class='chart evidence' data-picture='linearizability'>{pic}</div>")
     if prefix:
-        omitted = r.get("prefix_omitted") or 0
         note = (f"<p class='muted'>The first {omitted} steps of the {r.get('prefix_length')}-step prefix are "
                 f"left out; the last {len(prefix)} are shown.</p>" if omitted else "")
-        rows = "".join(
+        rows = [
             f"<tr><td>{i + 1 + omitted}</td><td>{esc(p.get('op', {}).get('process') if isinstance(p.get('op'), dict) else '')}</td>"
             f"<td>{esc(p.get('text') or op_words(p.get('op') or {}))}</td><td><code>{esc(short_json(p.get('state')))}</code></td></tr>"
-            for i, p in enumerate(prefix))
-        out.append("<h4>The longest linearizable prefix, step by step</h4>" + note +
-                   "<table><tr><th>step</th><th>process</th><th>operation</th><th>model state after</th></tr>"
-                   + rows + "</table>")
+            for i, p in enumerate(prefix)]
+        head = "<table><tr><th>step</th><th>process</th><th>operation</th><th>model state after</th></tr>"
+        shown = 12
+        table = head + "".join(rows[-shown:]) + "</table>"
+        if len(rows) > shown:
+            table = (f"<details><summary>{len(rows) - shown} earlier steps</summary>{head}"
+                     + "".join(rows[:-shown]) + "</table></details>" + table)
+        out.append("<h4>The longest linearizable prefix, step by step (ending just before the failure)</h4>"
+                   + note + table)
     states = r.get("states")
     if isinstance(states, list) and states:
         out.append("<p>After that prefix the model could only be in: " +

@@ -78,13 +78,27 @@
       if (fb < x0 || fa > x1) continue;
       fa = Math.max(fa, x0); fb = Math.min(fb, x1);
       ctx.fillStyle = faultColor(f.kind); ctx.fillRect(fa, y0, Math.max(2, fb - fa), y1 - y0);
-      if (showLabels) {
-        ctx.fillStyle = "#8a1c1c"; ctx.textAlign = "left"; ctx.textBaseline = "top"; ctx.font = "bold 11px sans-serif";
-        ctx.fillText(f.kind + (f.healed ? "" : " (not healed)"), fa + 3, y0 + 2);
-        ctx.font = "11px sans-serif";
-      }
+      if (showLabels) faultLabel(ctx, f, fa, y0);
     }
     ctx.textAlign = "left";
+  }
+  // A fault's kind on a white tag, drawn last so the bars never hide it.
+  function faultLabel(ctx, f, x, y) {
+    var label = f.kind + (f.healed ? "" : " (not healed)") + (f.nodes ? ": " + f.nodes : "");
+    if (label.length > 60) label = label.slice(0, 59) + "\u2026";
+    ctx.font = "bold 11px sans-serif"; ctx.textAlign = "left"; ctx.textBaseline = "top";
+    var w = ctx.measureText(label).width;
+    ctx.fillStyle = "rgba(255,255,255,0.85)"; ctx.fillRect(x + 1, y + 1, w + 6, 14);
+    ctx.fillStyle = "#8a1c1c"; ctx.fillText(label, x + 4, y + 2);
+    ctx.font = "11px sans-serif";
+  }
+  function faultLabels(ctx, x0, x1, y0) {
+    for (var i = 0; i < D.faults.length; i++) {
+      var f = D.faults[i], fa = x0 + (f.s - view.a) / (view.b - view.a) * (x1 - x0);
+      var fb = x0 + (f.e - view.a) / (view.b - view.a) * (x1 - x0);
+      if (fb < x0 || fa > x1) continue;
+      faultLabel(ctx, f, Math.max(fa, x0), y0);
+    }
   }
 
   // Zoom with the wheel, pan by dragging; shared by all time charts.
@@ -162,7 +176,7 @@
     c.draw = function () {
       var g = setupCanvas(cv, TOP + lanes * laneH + 22), ctx = g.ctx, X1 = g.w - 10, y1 = TOP + lanes * laneH;
       ctx.clearRect(0, 0, g.w, g.h);
-      timeFrame(ctx, LEFT, X1, TOP, y1, true);
+      timeFrame(ctx, LEFT, X1, TOP, y1, false);
       ctx.fillStyle = "#333"; ctx.font = Math.min(11, laneH) + "px sans-serif"; ctx.textBaseline = "middle"; ctx.textAlign = "right";
       var every = Math.ceil(11 / laneH);
       for (var l = 0; l < lanes; l += every) ctx.fillText(D.lanes[l], LEFT - 6, TOP + l * laneH + laneH / 2);
@@ -178,6 +192,7 @@
           drawn++;
         }
       }
+      faultLabels(ctx, LEFT, X1, TOP);
       if (selected >= 0) {
         ctx.strokeStyle = "#000"; ctx.lineWidth = 2;
         var sa = LEFT + (S[selected] - view.a) * k, sb = LEFT + (E[selected] - view.a) * k;
