@@ -42,4 +42,4 @@ class MutexModel(Model):
         return op.f
 
     def describe_states(self, states: list[Any]) -> str:
-        return "the lock was " + super().describe_states(states)
+        return "the lock was " + " or ".join(sorted({self.describe(s) for s in states}))

@@ -33,7 +33,8 @@ class RegisterModel(Model):
 
     def compile(self, op: Op) -> Step | None:
         if op.f not in self.fs:
-            raise self._bad(op, f"unknown f; this model knows {', '.join(self.fs)}")
+            hint = " (cas needs the cas-register model)" if op.f == "cas" else ""
+            raise self._bad(op, f"unknown f; this model knows {', '.join(self.fs)}{hint}")
         start, end = step_times(op)
         if op.f == "read":
             if op.type != "ok":
