@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from raft_procs import Cluster
+from unkindness.server.raft.demo_cluster import Cluster
 
 
 @pytest.fixture

@@ -1,8 +1,9 @@
-"""Real demo_node processes on loopback addresses for the Raft integration tests and benchmark.
+"""A launcher for local clusters of demo_node processes on loopback addresses (127.0.0.x).
 
-Every process started here is remembered; ``Cluster.destroy()`` sends SIGCONT
-then SIGKILL to each (a stopped process must be continued to die cleanly) and
-reaps it. The pytest fixture in conftest.py calls it even when a test fails.
+Used by the Raft integration tests and benchmarks/raft_election.py. Every
+process started here is remembered; ``Cluster.destroy()`` sends SIGCONT then
+SIGKILL to each (a stopped process must be continued to die) and reaps it; the
+pytest fixture calls it even when a test fails.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 
 import requests
 
-from unkindness.server.raft.jsonlog import read_records
+from .jsonlog import read_records
 
 PYTHON = sys.executable
 
