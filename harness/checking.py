@@ -85,19 +85,6 @@ CHECKERS: dict[str, Callable[[list[dict], CheckOptions, Progress | None], dict]]
 ALIASES = {"linear": "linearizable", "linearizability": "linearizable", "elle": "list-append",
            "cycles": "list-append", "txn": "list-append", "set-full": "set"}
 
-# Which checkers each workload composes. Moves into workloads/ when the
-# workload modules exist (issue 6); until then this table is the one place.
-WORKLOAD_CHECKERS: dict[str, list[str]] = {
-    "register": ["linearizable", "stats"],
-    "engineer-pool": ["linearizable", "stats"],
-    "bank": ["bank", "stats"],
-    "set": ["set", "stats"],
-    "cart": ["convergence", "cart", "stats"],
-    "list-append": ["list-append", "stats"],
-}
-WORKLOAD_MODELS = {"register": "cmpxchg", "engineer-pool": "cmpxchg"}
-
-
 def canonical(name: str) -> str:
     """The checker's canonical name; CheckSetupError lists the valid ones."""
     n = ALIASES.get(name, name)

@@ -17,6 +17,7 @@ from typing import Any
 
 import click
 
+from unkindness import workloads
 from unkindness.harness import checking, history_files
 
 EXIT_VALID, EXIT_INVALID, EXIT_UNKNOWN, EXIT_BAD_INPUT, EXIT_HARNESS_ERROR = 0, 1, 2, 254, 255
@@ -175,9 +176,10 @@ def check(path: Path, model: str | None, checkers: tuple[str, ...], init_json: s
 
     try:
         names = [checking.canonical(c) for c in checkers]
-        if not names and test is not None and test.get("workload") in checking.WORKLOAD_CHECKERS:
-            names = list(checking.WORKLOAD_CHECKERS[test["workload"]])
-            opts.model = opts.model or test.get("model") or checking.WORKLOAD_MODELS.get(test["workload"])
+        planned = workloads.checkers_for(str(test.get("workload"))) if test else None
+        if not names and planned is not None:
+            names, workload_model = planned
+            opts.model = opts.model or test.get("model") or workload_model
             opts.extra = dict(test.get("checker_options") or {})
         if not names:
             names = checking.infer_checkers(events, opts)
@@ -202,6 +204,122 @@ def check(path: Path, model: str | None, checkers: tuple[str, ...], init_json: s
         click.echo(f"{hist_path} ({loaded.format}, {_counts(events)})")
         _print_result(result, names)
     sys.exit(verdict_exit(result.get("valid")))
+
+
+def _csv(ctx: click.Context, param: click.Parameter, value: str | None) -> list[str] | None:
+    return None if value is None else [v.strip() for v in value.split(",") if v.strip()]
+
+
+def _concurrency(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    v = value.strip()
+    if not (v.isdigit() or (v.endswith("n") and v[:-1].isdigit())) or v in ("0", "0n"):
+        raise click.BadParameter(f"expected a number like 10 or a multiple of the node count like 2n, got {value!r}")
+    return v
+
+
+@cli.command("test")
+@click.option("--workload", "-w", required=True, type=click.Choice(workloads.names()), help="What the clients do.")
+@click.option("--nemesis", default="none", show_default=True, callback=_csv,
+              help="Faults, comma-separated to combine: none, partition, kill.")
+@click.option("--nodes", "-n", "nodes", default=5, show_default=True, type=click.IntRange(1, 50),
+              help="How many nodes.")
+@click.option("--runtime", default="netns", show_default=True, type=click.Choice(["netns"]),
+              help="Where nodes live (docker and ssh come later).")
+@click.option("--time-limit", default=30.0, show_default=True, type=click.FloatRange(min=0.1),
+              help="Seconds of the main phase (setup and teardown excluded).")
+@click.option("--concurrency", default="10", show_default=True, callback=_concurrency,
+              help="Worker threads: a number, or a multiple of the node count like 2n.")
+@click.option("--rate", type=click.FloatRange(min=0, min_open=True), help="Total ops/s (default: as fast as possible).")
+@click.option("--seed", type=click.IntRange(min=0), help="Makes the op and fault schedules reproducible (default: random, recorded).")
+@click.option("--test-count", default=1, show_default=True, type=click.IntRange(1, 1000),
+              help="Run the test this many times; stops at the first run that is not valid.")
+@click.option("--defect", "defects", multiple=True, help="Server defect switch to turn on (repeatable); see unkindness-server --help.")
+@click.option("--nemesis-interval", default=10.0, show_default=True, type=click.FloatRange(min=0.2),
+              help="Seconds per fault cycle: fault for half of it, healed for the other half.")
+@click.option("--partition-kinds", callback=_csv, default="halves,isolated,majorities-ring,bridge", show_default=True,
+              help="Partition shapes to choose from: halves, isolated, majorities-ring, bridge, one-way.")
+@click.option("--recovery-time", default=5.0, show_default=True, type=click.FloatRange(min=0),
+              help="Seconds to wait after healing before the final reads.")
+@click.option("--replication-factor", type=click.IntRange(min=1), help="Database replication factor (default: all nodes).")
+@click.option("--txn-mode", default="single-node", show_default=True, type=click.Choice(["single-node", "cluster-wide"]),
+              help="bank: how transfers commit.")
+@click.option("--request-timeout", default=5.0, show_default=True, type=click.FloatRange(min=0.1),
+              help="Hard timeout of every client request, seconds.")
+@click.option("--subnet", help="Private subnet for the test network, e.g. 10.250.7.0/24 (default: a free /24 in 10.250/16).")
+@click.option("--results-dir", default="results", show_default=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--leave-db-running", is_flag=True, help="Keep the cluster up after the run, to poke at it.")
+def test_cmd(workload: str, nemesis: list[str], nodes: int, runtime: str, time_limit: float, concurrency: str,
+             rate: float | None, seed: int | None, test_count: int, defects: tuple[str, ...],
+             nemesis_interval: float, partition_kinds: list[str], recovery_time: float,
+             replication_factor: int | None, txn_mode: str, request_timeout: float, subnet: str | None,
+             results_dir: Path, leave_db_running: bool) -> None:
+    """Run a test: start a cluster, drive a workload under faults, check the history.
+
+    \b
+    Examples:
+      harness test --workload bank --nemesis partition --nodes 5
+      harness test --workload set --nemesis kill --time-limit 60 --seed 7
+      harness test --workload set --nemesis partition,kill --defect ack-before-fsync
+    """
+    import random
+
+    from unkindness.harness.runner import NEMESES, TestConfig, run_test
+    from unkindness.harness.runtimes.base import RuntimeError_
+    from unkindness.nemeses.base import NemesisError
+    from unkindness.nemeses.grudge import KINDS
+    from unkindness.server.defects import DEFECTS
+
+    for n in nemesis:
+        if n not in NEMESES:
+            raise BadInput(f"unknown nemesis {n!r}; choose from {', '.join(NEMESES)}")
+    nemesis = [n for n in nemesis if n != "none"] or ["none"]
+    for k in partition_kinds:
+        if k not in KINDS:
+            raise BadInput(f"unknown partition kind {k!r}; choose from {', '.join(KINDS)}")
+    for d in defects:
+        if d not in DEFECTS:
+            raise BadInput(f"unknown defect {d!r}; choose from {', '.join(DEFECTS)}")
+    if replication_factor and replication_factor > nodes:
+        raise BadInput(f"--replication-factor {replication_factor} is more than --nodes {nodes}")
+    workers = int(concurrency[:-1]) * nodes if concurrency.endswith("n") else int(concurrency)
+    code = EXIT_VALID
+    for i in range(test_count):
+        cfg = TestConfig(workload=workload, nemesis=nemesis, nodes=nodes, runtime=runtime, time_limit=time_limit,
+                         concurrency=workers, rate=rate, seed=seed if seed is not None else random.randrange(2**31),
+                         defects=list(defects), nemesis_interval=nemesis_interval, partition_kinds=partition_kinds,
+                         recovery_time=recovery_time, request_timeout=request_timeout,
+                         replication_factor=replication_factor, txn_mode=txn_mode, subnet=subnet,
+                         results_dir=results_dir, leave_db_running=leave_db_running,
+                         command=" ".join(["harness", *sys.argv[1:]]))
+        try:
+            outcome = run_test(cfg, out=lambda s: click.echo(s, err=True))
+        except (RuntimeError_, NemesisError, ValueError) as e:
+            click.echo(f"error: {e}", err=True)
+            sys.exit(EXIT_HARNESS_ERROR)
+        _print_summary(outcome)
+        code = verdict_exit(outcome.result.get("valid"))
+        if outcome.interrupted:
+            sys.exit(130)
+        if code != EXIT_VALID:
+            break
+    sys.exit(code)
+
+
+def _print_summary(outcome: Any) -> None:
+    r = outcome.result
+    c = outcome.counts
+    click.echo("")
+    click.echo(f"{verdict_word(r.get('valid'))}: {r.get('summary', '')}")
+    for name, sub in (r.get("results") or {}).items():
+        click.echo(f"  {name:<13} {verdict_word(sub.get('valid')).lower():<8} {sub.get('summary', '')}")
+        if sub.get("valid") is False and sub.get("explanation"):
+            for line in str(sub["explanation"]).splitlines():
+                click.echo(f"      {line}")
+    if r.get("note"):
+        click.echo(f"  note: {r['note']}")
+    click.echo(f"ops: {c.get('ok', 0)} ok, {c.get('fail', 0)} fail, {c.get('info', 0)} info")
+    click.echo(f"results: {outcome.run_dir}  (history.jsonl, faults.jsonl, results.json, test.json, nodes/)")
+    click.echo(f"reproduce: {json.loads((outcome.run_dir / 'test.json').read_text()).get('reproduce', '')}")
 
 
 @cli.command()

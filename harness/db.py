@@ -1,0 +1,140 @@
+"""The database lifecycle on a runtime's nodes: start servers, form the cluster,
+create the database, wait until it is healthy, restart after kills, collect logs.
+
+Servers are started with the same options a user would type
+(`unkindness-server --url ... --data-dir ... --tag ...`); defect switches and
+clock offsets are the server's own documented options.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Sequence
+
+import requests
+
+from unkindness.harness.client import NodeAddress
+from unkindness.harness.runtimes.base import RuntimeError_
+
+PORT = 8080
+
+
+def server_command() -> list[str]:
+    """The server's console script next to this interpreter (the venv's), else on PATH."""
+    local = Path(sys.executable).with_name("unkindness-server")
+    if local.exists():
+        return [str(local)]
+    found = shutil.which("unkindness-server")
+    if found:
+        return [found]
+    return [sys.executable, "-m", "unkindness.server.cli"]
+
+
+def tag_for(i: int) -> str:
+    """A, B, ..., Z, AA, AB, ... for node index i (0-based)."""
+    s = ""
+    i += 1
+    while i:
+        i, r = divmod(i - 1, 26)
+        s = chr(65 + r) + s
+    return s
+
+
+class DbError(RuntimeError_):
+    """The cluster did not come up as asked; the message says which node and why."""
+
+
+class Cluster:
+    def __init__(self, nodes: Sequence, run_dir: Path, database: str = "jepsen",
+                 replication_factor: int | None = None, defects: Sequence[str] = (),
+                 port: int = PORT) -> None:
+        self.nodes = list(nodes)
+        self.run_dir = Path(run_dir)
+        self.database = database
+        self.rf = replication_factor or len(self.nodes)
+        if not 1 <= self.rf <= len(self.nodes):
+            raise DbError(f"--replication-factor must be between 1 and {len(self.nodes)}, got {self.rf}")
+        self.defects = list(defects)
+        self.port = port
+        self.addresses = [NodeAddress(n.name, f"http://{n.ip}:{port}", tag_for(i)) for i, n in enumerate(self.nodes)]
+        self.by_name = {a.name: a for a in self.addresses}
+
+    def node_dir(self, node) -> Path:
+        return self.run_dir / "nodes" / node.name
+
+    def argv(self, i: int) -> list[str]:
+        me = self.addresses[i]
+        peers = [f"--peer={a.tag}={a.url}" for a in self.addresses if a is not me]
+        return [*server_command(), "--url", me.url, "--data-dir", str(self.node_dir(self.nodes[i]) / "data"),
+                "--tag", me.tag, "--log-format", "json", *peers,
+                *[f"--defect={d}" for d in self.defects]]
+
+    def start_node(self, node, timeout: float = 10.0) -> None:
+        i = self.nodes.index(node)
+        node.start(self.argv(i), self.node_dir(node) / "server.log")
+        self._wait_ready(i, timeout)
+
+    def _wait_ready(self, i: int, timeout: float) -> None:
+        addr, node = self.addresses[i], self.nodes[i]
+        deadline = time.monotonic() + timeout
+        last = "no answer"
+        while time.monotonic() < deadline:
+            if not node.running():
+                raise DbError(f"{addr.name}: the server exited at start; see {self.node_dir(node) / 'server.log'}")
+            try:
+                if requests.get(addr.url + "/cluster/topology", timeout=1).status_code == 200:
+                    return
+            except requests.RequestException as e:
+                last = type(e).__name__
+            time.sleep(0.05)
+        raise DbError(f"{addr.name}: the server did not answer within {timeout:g} s ({last})")
+
+    def start(self, timeout: float = 15.0) -> None:
+        """Starts every server, then creates the database and waits until it is healthy."""
+        for i, node in enumerate(self.nodes):
+            node.start(self.argv(i), self.node_dir(node) / "server.log")
+        for i in range(len(self.nodes)):
+            self._wait_ready(i, timeout)
+        self.create_database(timeout)
+
+    def create_database(self, timeout: float) -> None:
+        first = self.addresses[0]
+        try:
+            r = requests.put(f"{first.url}/admin/databases", params={"name": self.database,
+                             "replicationFactor": self.rf}, json={"DatabaseName": self.database}, timeout=timeout)
+        except requests.RequestException as e:
+            raise DbError(f"creating database {self.database!r} on {first.name} failed: {e}") from None
+        if r.status_code not in (200, 201):
+            raise DbError(f"creating database {self.database!r} on {first.name}: {r.status_code} {r.text[:300]}")
+        self.wait_healthy(timeout)
+
+    def wait_healthy(self, timeout: float) -> None:
+        """Every node holding the database lists the whole group in its topology."""
+        deadline = time.monotonic() + timeout
+        pending = list(self.addresses)
+        while pending and time.monotonic() < deadline:
+            still = []
+            for a in pending:
+                try:
+                    r = requests.get(f"{a.url}/topology", params={"name": self.database}, timeout=1)
+                    ok = r.status_code == 200 and len(r.json().get("Nodes") or []) >= self.rf
+                except (requests.RequestException, ValueError):
+                    ok = False
+                if not ok:
+                    still.append(a)
+            pending = still
+            if pending:
+                time.sleep(0.05)
+        if pending:
+            names = ", ".join(a.name for a in pending)
+            raise DbError(f"database {self.database!r} not healthy within {timeout:g} s on {names}")
+
+    def kill(self, node) -> None:
+        node.kill()
+
+    def stop(self) -> None:
+        for node in self.nodes:
+            node.stop()

@@ -1,0 +1,319 @@
+"""One test run from start to verdict (`harness test`).
+
+Data flows one way: options → runtime + cluster → (workload ops, nemesis) →
+history.jsonl → checkers → results.json → summary. Whatever happens (normal
+end, Ctrl-C, SIGTERM, an exception), the `finally` path heals every fault
+and tears the cluster down; only `--leave-db-running` keeps the cluster.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shlex
+import signal
+import sys
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable
+
+from unkindness import __version__
+from unkindness.harness import checking
+from unkindness.harness.client import NodeClient
+from unkindness.harness.db import Cluster
+from unkindness.harness.generator import Completion, Workers, run_phase
+from unkindness.harness.history_files import load
+from unkindness.harness.recorder import Recorder
+from unkindness.harness.resources import Journal, new_run_id
+from unkindness.harness.runtimes.netns import NetnsRuntime
+from unkindness.nemeses.journal import FaultJournal
+from unkindness.nemeses.kill import KillNemesis
+from unkindness.nemeses.partition import PartitionNemesis
+from unkindness.nemeses.schedule import NemesisSchedule
+from unkindness import workloads
+
+NEMESES = ("none", "partition", "kill")
+
+
+class Interrupted(Exception):
+    """SIGTERM or Ctrl-C: stop the run, heal, tear down, still check what was recorded."""
+
+
+@dataclass
+class TestConfig:
+    workload: str
+    nemesis: list[str]
+    nodes: int = 5
+    runtime: str = "netns"
+    time_limit: float = 30.0
+    concurrency: int = 10
+    rate: float | None = None
+    seed: int = 0
+    defects: list[str] = field(default_factory=list)
+    nemesis_interval: float = 10.0
+    partition_kinds: list[str] = field(default_factory=lambda: ["halves", "isolated", "majorities-ring", "bridge"])
+    recovery_time: float = 5.0
+    request_timeout: float = 5.0
+    replication_factor: int | None = None
+    txn_mode: str = "single-node"
+    leave_db_running: bool = False
+    subnet: str | None = None
+    results_dir: Path = Path("results")
+    command: str = ""
+
+
+@dataclass
+class RunOutcome:
+    run_dir: Path
+    result: dict
+    counts: dict
+    interrupted: bool = False
+    leftover: list[str] = field(default_factory=list)
+
+
+def _timestamp() -> str:
+    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")[:-4] + "Z"
+
+
+def make_run_dir(cfg: TestConfig) -> Path:
+    name = f"{cfg.workload}-{'+'.join(cfg.nemesis)}"
+    run_dir = cfg.results_dir / name / _timestamp()
+    run_dir.mkdir(parents=True)
+    latest = cfg.results_dir / "latest"
+    tmp = cfg.results_dir / f".latest-{os.getpid()}"
+    tmp.unlink(missing_ok=True)
+    tmp.symlink_to(run_dir.relative_to(cfg.results_dir))
+    os.replace(tmp, latest)
+    return run_dir
+
+
+def reproduce_command(cfg: TestConfig) -> str:
+    """The exact command line that reproduces this run (seed included)."""
+    args = ["harness", "test", "--workload", cfg.workload, "--nemesis", ",".join(cfg.nemesis),
+            "--nodes", str(cfg.nodes), "--runtime", cfg.runtime, "--time-limit", f"{cfg.time_limit:g}",
+            "--concurrency", str(cfg.concurrency), "--seed", str(cfg.seed),
+            "--nemesis-interval", f"{cfg.nemesis_interval:g}", "--recovery-time", f"{cfg.recovery_time:g}"]
+    if cfg.rate:
+        args += ["--rate", f"{cfg.rate:g}"]
+    if "partition" in cfg.nemesis:
+        args += ["--partition-kinds", ",".join(cfg.partition_kinds)]
+    for d in cfg.defects:
+        args += ["--defect", d]
+    if cfg.workload == "bank":
+        args += ["--txn-mode", cfg.txn_mode]
+    if cfg.replication_factor:
+        args += ["--replication-factor", str(cfg.replication_factor)]
+    return shlex.join(args)
+
+
+def write_test_json(run_dir: Path, cfg: TestConfig, cluster: Cluster | None, extra: dict) -> None:
+    data = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(cfg).items()}
+    data.update({
+        "nemesis": "+".join(cfg.nemesis),
+        "nemeses": cfg.nemesis,
+        "reproduce": reproduce_command(cfg),
+        "command": cfg.command or reproduce_command(cfg),
+        "versions": {"unkindness": __version__, "python": platform.python_version(),
+                     "platform": platform.platform()},
+        "start_time": datetime.now(timezone.utc).isoformat(),
+        **extra,
+    })
+    if cluster is not None:
+        data["node_addresses"] = [asdict(a) for a in cluster.addresses]
+    (run_dir / "test.json").write_text(json.dumps(data, indent=2, default=str) + "\n")
+
+
+class _Progress:
+    """A live line on stderr: elapsed, ok/fail/info counts, current faults."""
+
+    def __init__(self, recorder: Recorder, faults: Callable[[], list[str]], out: Callable[[str], None]) -> None:
+        self.recorder, self.faults, self.out = recorder, faults, out
+        self.stop = threading.Event()
+        self.t0 = time.monotonic()
+        self.tty = sys.stderr.isatty()
+        self.thread = threading.Thread(target=self._run, daemon=True, name="progress")
+
+    def line(self) -> str:
+        c = self.recorder.counts
+        faults = "; ".join(self.faults()) or "none"
+        return (f"[{time.monotonic() - self.t0:6.1f}s] ok {c.get('ok', 0)}  fail {c.get('fail', 0)}  "
+                f"info {c.get('info', 0)}  faults: {faults}")
+
+    def _run(self) -> None:
+        while not self.stop.wait(0.5 if self.tty else 5.0):
+            if self.tty:
+                sys.stderr.write("\r" + self.line()[:150].ljust(150))
+                sys.stderr.flush()
+            else:
+                self.out(self.line())
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def finish(self) -> None:
+        self.stop.set()
+        self.thread.join()
+        if self.tty:
+            sys.stderr.write("\r" + " " * 150 + "\r")
+        self.out(self.line())
+
+
+def _install_signal_handlers() -> Callable[[], None]:
+    """SIGTERM (and SIGINT) interrupt the main thread with Interrupted; returns a restorer."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+
+    def handler(signum: int, frame: Any) -> None:
+        raise Interrupted(signal.Signals(signum).name)
+
+    old = {s: signal.signal(s, handler) for s in (signal.SIGTERM, signal.SIGINT)}
+    return lambda: [signal.signal(s, h) for s, h in old.items()]
+
+
+def final_reads(workload: Any, clients: list[NodeClient], recorder: Recorder, first_process: int,
+                deadline_s: float) -> None:
+    """One final read per node, retried until it succeeds or the deadline passes."""
+    deadline = time.monotonic() + deadline_s
+    for i, http in enumerate(clients):
+        process = first_process + i
+        client = workload.client(http)
+        while True:
+            op = workload.final_op()
+            recorder.record(process, "invoke", op.f, op.value)
+            try:
+                done = client.invoke(op)
+            except Exception as e:  # noqa: BLE001 - recorded as unknown
+                done = Completion("info", op.value, http.node.name, f"{type(e).__name__}: {e}")
+            recorder.record(process, done.type, op.f, done.value, done.node or http.node.name, done.error)
+            if done.type == "info":
+                process += len(clients) + 1000
+            if done.type == "ok" or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+
+
+def run_test(cfg: TestConfig, out: Callable[[str], None] = print) -> RunOutcome:
+    """Runs one test; returns where it is and the combined verdict."""
+    workload_cls = workloads.get(cfg.workload)
+    workload = workload_cls(concurrency=cfg.concurrency, txn_mode=cfg.txn_mode)
+    run_dir = make_run_dir(cfg)
+    run_id = new_run_id()
+    journal = Journal(run_id)
+    journal.add("run", run_dir=str(run_dir.resolve()))
+    runtime = NetnsRuntime(run_id, cfg.nodes, subnet=cfg.subnet, journal=journal)
+    recorder: Recorder | None = None
+    schedule: NemesisSchedule | None = None
+    cluster: Cluster | None = None
+    interrupted = False
+    restore = _install_signal_handlers()
+    t_start = time.monotonic()
+    try:
+        out(f"run {run_dir}")
+        out(f"setting up {cfg.nodes} nodes ({cfg.runtime})...")
+        runtime.setup()
+        cluster = Cluster(runtime.nodes, run_dir, replication_factor=cfg.replication_factor, defects=cfg.defects)
+        write_test_json(run_dir, cfg, cluster, {"run_id": run_id, "checker_options": workload.checker_options(),
+                                                 "checkers": workload.CHECKERS})
+        cluster.start()
+        out(f"cluster up in {time.monotonic() - t_start:.1f} s: "
+            + ", ".join(f"{a.name}={a.url} ({a.tag})" for a in cluster.addresses))
+        clients = [NodeClient(a, cluster.database, cfg.request_timeout) for a in cluster.addresses]
+        workload.setup(clients)
+
+        recorder = Recorder(run_dir / "history.jsonl")
+        faults = FaultJournal(run_dir / "faults.jsonl")
+        nemeses = []
+        if "partition" in cfg.nemesis:
+            nemeses.append(PartitionNemesis(runtime.nodes, faults, recorder.now, kinds=cfg.partition_kinds))
+        if "kill" in cfg.nemesis:
+            nemeses.append(KillNemesis(runtime.nodes, faults, recorder.now, kill=cluster.kill,
+                                       restart=cluster.start_node))
+        for n in nemeses:
+            n.check_supported()
+        schedule = NemesisSchedule(nemeses, recorder, cfg.nemesis_interval, cfg.seed, log=out)
+        progress = _Progress(recorder, lambda: schedule.current if schedule else [], out)
+
+        worker_clients = [workload.client(NodeClient(cluster.addresses[w % cfg.nodes], cluster.database,
+                                                     cfg.request_timeout)) for w in range(cfg.concurrency)]
+        workers = Workers(cfg.concurrency)
+        out(f"main phase: {cfg.time_limit:g} s, {cfg.concurrency} workers, nemesis {'+'.join(cfg.nemesis)}")
+        progress.start()
+        if nemeses:
+            schedule.start()
+        try:
+            run_phase(recorder, worker_clients, workload.source(), workers, seed=cfg.seed,
+                      time_limit=cfg.time_limit, rate=cfg.rate)
+        finally:
+            schedule.stop()  # heal phase: every fault healed
+        if schedule.error is not None:
+            raise schedule.error
+        out(f"healed; recovering for {cfg.recovery_time:g} s")
+        time.sleep(cfg.recovery_time)
+        out("final reads from every node")
+        final_reads(workload, clients, recorder, max(workers.process) + 1, deadline_s=max(10.0, cfg.recovery_time))
+        progress.finish()
+    except Interrupted as e:
+        interrupted = True
+        out(f"interrupted ({e}): healing and tearing down")
+    finally:
+        if schedule is not None:
+            schedule.stop()
+        if recorder is not None:
+            recorder.close()
+        leftover: list[str] = []
+        if cfg.leave_db_running and not interrupted and cluster is not None:
+            out("leaving the cluster running (--leave-db-running):")
+            for a in cluster.addresses:
+                out(f"  {a.name} ({a.tag}): {a.url}   e.g. curl {a.url}/cluster/topology")
+            out(f"  stop it with: harness down {run_id}   (or harness clean)")
+        else:
+            if cluster is not None:
+                cluster.stop()
+            runtime.teardown()
+        restore()
+    duration = time.monotonic() - t_start
+
+    result = check_run(run_dir, cfg, workload)
+    counts = dict(recorder.counts) if recorder else {}
+    _update_test_json(run_dir, {"duration_s": round(duration, 3), "interrupted": interrupted, "counts": counts})
+    return RunOutcome(run_dir, result, counts, interrupted)
+
+
+def _update_test_json(run_dir: Path, fields: dict) -> None:
+    p = run_dir / "test.json"
+    data = json.loads(p.read_text()) if p.exists() else {}
+    data.update(fields)
+    p.write_text(json.dumps(data, indent=2, default=str) + "\n")
+
+
+def check_run(run_dir: Path, cfg: TestConfig, workload: Any) -> dict:
+    """Checks the recorded history with the workload's checkers; writes results.json."""
+    hist = run_dir / "history.jsonl"
+    if not hist.exists() or hist.stat().st_size == 0:
+        result = {"valid": "unknown", "summary": "no history was recorded", "results": {}}
+    else:
+        events = load(hist).events
+        opts = checking.CheckOptions(extra=workload.checker_options())
+        result = checking.run_checkers(events, list(workload.CHECKERS), opts)
+        note = expected_anomaly_note(cfg, result)
+        if note:
+            result["note"] = note
+    (run_dir / "results.json").write_text(json.dumps(result, indent=2, default=str) + "\n")
+    return result
+
+
+def expected_anomaly_note(cfg: TestConfig, result: dict) -> str | None:
+    """Says in words when an anomaly is the AP database layer behaving as documented."""
+    bank = result.get("results", {}).get("bank")
+    if (cfg.workload == "bank" and cfg.txn_mode == "single-node" and bank and bank.get("valid") is False
+            and not cfg.defects):
+        return ("Expected for this configuration: bank transfers here are single-node transactions on a "
+                "multi-master database layer. Under a partition two nodes accept transfers from the same "
+                "accounts; replication then resolves each account document on its own (latest write wins), "
+                "so money is created or destroyed. This is the AP layer behaving as the RavenDB texts "
+                "document, not a server bug. Use --txn-mode cluster-wide for transfers that must keep the total.")
+    return None

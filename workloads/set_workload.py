@@ -1,0 +1,81 @@
+"""set: unique elements are inserted; none that was acknowledged may be lost.
+
+Each add writes a new document `elements/<n>` (asserting it does not exist
+yet, so a replayed add cannot masquerade as a new one). Reads during the run
+list every element a node holds; after healing and recovery, one final read
+per node lists them again.
+
+History: f "add", value n; f "read" and f "final-read", ok value [n, ...],
+node = who answered. Checked by the set checker (Jepsen's set-full: lost,
+unexpected, stale, recovered) and stats: "no acknowledged write lost".
+"""
+
+from __future__ import annotations
+
+import random
+from collections import defaultdict
+
+from unkindness.harness.client import Definite, NodeClient, put_command
+from unkindness.harness.generator import Completion, Invocation
+
+CHECKERS = ["set", "stats"]
+PREFIX = "elements/"
+
+
+class SetSource:
+    """Mostly adds of fresh numbers (worker w adds w, w+C, w+2C, ...), some reads."""
+
+    def __init__(self, concurrency: int, read_fraction: float = 0.05) -> None:
+        self.concurrency = concurrency
+        self.read_fraction = read_fraction
+        self.count: defaultdict[int, int] = defaultdict(int)
+
+    def next_op(self, rng: random.Random, worker: int) -> Invocation:
+        if rng.random() < self.read_fraction:
+            return Invocation("read", None)
+        n = self.count[worker] * self.concurrency + worker
+        self.count[worker] += 1
+        return Invocation("add", n)
+
+
+class SetClient:
+    def __init__(self, http: NodeClient) -> None:
+        self.http = http
+
+    def invoke(self, op: Invocation) -> Completion:
+        node = self.http.node.name
+        try:
+            if op.f == "add":
+                self.http.batch([put_command(f"{PREFIX}{op.value}", {"value": op.value}, "Elements", "")])
+                return Completion("ok", op.value, node)
+            docs = self.http.all_documents()
+            values = sorted(d["value"] for i, d in docs.items() if i.startswith(PREFIX))
+            return Completion("ok", values, node)
+        except Definite as e:
+            return Completion("fail", op.value, node, str(e))
+
+
+class SetWorkload:
+    name = "set"
+    CHECKERS = CHECKERS
+
+    def __init__(self, concurrency: int = 10, **_: object) -> None:
+        self.concurrency = concurrency
+
+    def checker_options(self) -> dict:
+        return {}
+
+    def setup(self, clients: list[NodeClient], timeout: float = 15.0) -> None:
+        """Nothing to prepare: the set starts empty."""
+
+    def source(self) -> SetSource:
+        return SetSource(self.concurrency)
+
+    def client(self, http: NodeClient) -> SetClient:
+        return SetClient(http)
+
+    def final_op(self) -> Invocation:
+        return Invocation("final-read", None)
+
+
+WORKLOAD = SetWorkload
