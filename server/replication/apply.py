@@ -111,3 +111,23 @@ def apply_batch(txn: Any, source: str, items: list[WireItem], last_etag: int, *,
     if last_etag > txn.get_source_cursor(source):
         txn.set_source_cursor(source, last_etag, str(cvlib.parse(txn.database_change_vector())))
     return stats
+
+
+def is_noop(reader: Any, items: list[WireItem], *, ignore_change_vectors: bool = False) -> bool:
+    """True when every item would be ignored against the committed state, so the batch
+    needs no write (and no fsync). This is what keeps the echo of forwarded items cheap:
+    every node pushes what it received to every other node, which already has it.
+    A stale answer is safe: local versions only ever move forward, so an item that is
+    ignorable now stays ignorable; anything else goes through the write path."""
+    for it in items:
+        if it.kind == "revision":
+            if not any(r.change_vector == it.change_vector for r in reader.read_revisions(it.id)):
+                return False
+            action = decide_revision(local_state(reader, it.id), _wire_version(it))
+        else:
+            action = decide(local_state(reader, it.id), _wire_version(it),
+                            ignore_change_vectors=ignore_change_vectors)
+        if action.kind is not ActionKind.IGNORE:
+            return False
+    return True
+

@@ -18,10 +18,14 @@ from .. import conflicts as conflicts_mod
 from .. import resolvers
 from ..http_errors import bad_request, json_response, not_found
 from . import protocol
-from .apply import apply_batch, solver_config
+from .apply import apply_batch, is_noop, solver_config
 from .protocol import ProtocolError
 
 MAX_MESSAGE_BYTES = 256 * 1024 * 1024
+
+#: (database id, source database id) -> last etag acknowledged for a batch that needed no write.
+#: Not durable on purpose: after a crash the source resends those items and they are ignored again.
+_unwritten_cursor: dict[tuple[str, str], int] = {}
 SOLVER_FANOUT_TIMEOUT_S = 5.0
 
 
@@ -49,7 +53,9 @@ async def receive(request: web.Request) -> web.WebSocketResponse:
             raise ProtocolError(f"database {name!r} does not exist on node {node.tag}")
         if source == db.database_id:
             raise ProtocolError("a database does not replicate to itself")
-        await ws.send_json(protocol.hello_ack(db.storage.get_source_cursor(source), node.tag, db.database_id))
+        key = (db.database_id, source)
+        cursor = max(db.storage.get_source_cursor(source), _unwritten_cursor.get(key, 0))
+        await ws.send_json(protocol.hello_ack(cursor, node.tag, db.database_id))
         async for msg in ws:
             if msg.type != aiohttp.WSMsgType.TEXT:
                 break
@@ -61,8 +67,12 @@ async def receive(request: web.Request) -> web.WebSocketResponse:
             items = [protocol.item_from_json(r) for r in raw_items]
             if node.databases.get(name) is not db:
                 raise ProtocolError(f"database {name!r} was closed on node {node.tag}")
-            config = solver_config(db.record, db.storage.get_setting(resolvers.SETTING_KEY))
             ignore_cvs = node.defects.enabled("ignore-change-vectors")
+            if is_noop(db.storage, items, ignore_change_vectors=ignore_cvs):
+                _unwritten_cursor[key] = max(_unwritten_cursor.get(key, 0), last)
+                await ws.send_json(protocol.ack(last))
+                continue
+            config = solver_config(db.record, db.storage.get_setting(resolvers.SETTING_KEY))
             stats = await db.storage.write(
                 lambda txn: apply_batch(txn, source, items, last, config=config, ignore_change_vectors=ignore_cvs))
             if stats.resolutions:

@@ -1,5 +1,9 @@
 """The chapter's conflict walk-through on real processes, for each resolver setting:
-kill B, write on A, kill A, start B, write on B, start A."""
+kill B, write on A, kill A, start B, write on B, start A.
+
+One pair of processes holds one database per resolver setting, so the walk-through
+runs once for all of them (process start-up is the expensive part of these tests).
+"""
 
 from __future__ import annotations
 
@@ -12,86 +16,84 @@ from ravendb.exceptions.documents import DocumentConflictException
 from repl_helpers import caught_up, conflicts, eventually, get, put, set_solver, state
 from test_scripts import CART_A, CART_B, LISTING_6_6, LISTING_6_7
 
-pytestmark = pytest.mark.timeout(120)
+pytestmark = pytest.mark.timeout(180)
+
+NAMES_SCRIPT = "return { Name: docs.map(function (d) { return d.Name; }).join(' ') };"
+
+# database -> (how its resolver is configured, document id, collection, first, on A, on B)
+CARTS = ("carts/1", "ShoppingCarts", {"Name": "Oren Eini", "Items": []}, CART_A, CART_B)
+USERS = ("users/1", "Users", {"Name": "Oren"}, {"Name": "John"}, {"Name": "Doe"})
+SETUPS: dict[str, tuple[dict, tuple]] = {
+    "none": ({"record": {"ResolveToLatest": False}}, USERS),
+    "latest": ({}, USERS),  # the default
+    "node": ({"solver": {"ResolveToLatest": True, "ResolveToNode": "A"}}, USERS),  # set through the endpoint
+    "script": ({"record": {"ResolveToLatest": False, "ResolveByCollection": {"Users": {"Script": NAMES_SCRIPT}}}},
+               USERS),
+    "cart": ({"record": {"resolve_to_latest": False,  # the official client's snake_case shape
+                         "resolve_by_collection": {"ShoppingCarts": {"script": LISTING_6_6}}}}, CARTS),
+}
 
 
-def walkthrough(start_cluster, record: dict | None = None, solver: dict | None = None,
-                first: dict | None = None, on_a: dict | None = None, on_b: dict | None = None,
-                doc_id: str = "users/1", collection: str = "Users", extra_args_a: tuple = ()) -> Any:
-    cluster = start_cluster(2)
+def walkthrough(cluster: Any, setups: dict[str, tuple[dict, tuple]]) -> None:
     a, b = cluster.nodes
-    if extra_args_a:
-        a.stop()
-        a.extra_args = list(extra_args_a)
-        a.start()
-    cluster.create_database("db", replication_factor=2, record=record)
-    if solver is not None:
-        set_solver(a, "db", solver)
-    put(a, "db", doc_id, first or {"Name": "Oren"}, collection)
-    eventually(lambda: state(b, "db", doc_id)[0] == 200)
+    for db, (how, _doc) in setups.items():
+        record = {"ConflictSolverConfig": how["record"]} if "record" in how else None
+        cluster.create_database(db, replication_factor=2, record=record)
+        if "solver" in how:
+            set_solver(a, db, how["solver"])
+    for db, (_how, (doc_id, coll, first, _on_a, _on_b)) in setups.items():
+        put(a, db, doc_id, copy.deepcopy(first), coll)
+    for db, (_how, (doc_id, *_)) in setups.items():
+        eventually(lambda: state(b, db, doc_id)[0] == 200)
     b.kill()
-    put(a, "db", doc_id, on_a or {"Name": "John"}, collection)
+    for db, (_how, (doc_id, coll, _first, on_a, _on_b)) in setups.items():
+        put(a, db, doc_id, copy.deepcopy(on_a), coll)
     a.kill()
     b.start()
-    put(b, "db", doc_id, on_b or {"Name": "Doe"}, collection)
+    for db, (_how, (doc_id, coll, _first, _on_a, on_b)) in setups.items():
+        put(b, db, doc_id, copy.deepcopy(on_b), coll)
     a.start()
-    eventually(lambda: caught_up(cluster.nodes, "db"), timeout=15)
-    return cluster
+    for db in setups:
+        eventually(lambda: caught_up(cluster.nodes, db), timeout=20)
 
 
-def converged(cluster: Any, doc_id: str = "users/1") -> tuple:
-    states = [state(n, "db", doc_id) for n in cluster.nodes]
-    assert states[0] == states[1], states
-    assert states[0][0] == 200, states
-    return states[0]
+def converged(cluster: Any, db: str, doc_id: str) -> dict:
+    states = [state(n, db, doc_id) for n in cluster.nodes]
+    assert states[0] == states[1], (db, states)
+    assert states[0][0] == 200, (db, states)
+    return states[0][1]
 
 
-def test_no_resolver_stores_the_conflict_until_a_write(start_cluster) -> None:
-    cluster = walkthrough(start_cluster, record={"ConflictSolverConfig": {"ResolveToLatest": False}})
+def test_walkthrough_for_each_resolver(start_cluster) -> None:
+    cluster = start_cluster(2)
+    walkthrough(cluster, SETUPS)
     a, b = cluster.nodes
+
+    assert converged(cluster, "latest", "users/1") == {"Name": "Doe"}  # B wrote last
+    assert converged(cluster, "node", "users/1") == {"Name": "John"}  # A is authoritative
+    assert converged(cluster, "script", "users/1") == {"Name": "John Doe"}  # oldest version first
+    assert converged(cluster, "cart", "carts/1") == LISTING_6_7  # Listing 6.6 merged Listing 6.5's carts
+
+    # No resolver: stored as a conflict on both nodes, 409 on load, versions listed...
     for node in (a, b):
-        status, body = get(node, "db", "users/1")
-        assert status == 409 and "DocumentConflictException" in body["Type"]
-        versions = conflicts(node, "db", "users/1")
-        assert sorted(v["Doc"]["Name"] for v in versions) == ["Doe", "John"]
-    with cluster.store("db", urls=[b.url]) as store:  # the official client sees the conflict
+        status, body = get(node, "none", "users/1")
+        assert status == 409 and "DocumentConflictException" in body["Type"], (node.tag, status, body)
+        assert sorted(v["Doc"]["Name"] for v in conflicts(node, "none", "users/1")) == ["Doe", "John"]
+    with cluster.store("none", urls=[b.url]) as store:  # ...and the official client raises
         with store.open_session() as session:
             with pytest.raises(DocumentConflictException):
                 session.load("users/1")
-    put(b, "db", "users/1", {"Name": "John Doe"})  # the next write resolves it
-    eventually(lambda: caught_up(cluster.nodes, "db"))
-    assert converged(cluster)[1] == {"Name": "John Doe"}
-    assert conflicts(a, "db", "users/1") == []
-
-
-def test_latest_wins_by_default(start_cluster) -> None:
-    cluster = walkthrough(start_cluster)
-    assert converged(cluster)[1] == {"Name": "Doe"}  # B wrote last
+    put(b, "none", "users/1", {"Name": "John Doe"})  # the next write resolves it, everywhere
+    eventually(lambda: caught_up(cluster.nodes, "none"))
+    assert converged(cluster, "none", "users/1") == {"Name": "John Doe"}
+    assert conflicts(a, "none", "users/1") == [] and conflicts(b, "none", "users/1") == []
 
 
 def test_clock_skew_has_its_real_effect_on_latest(start_cluster) -> None:
-    # A's clock runs an hour ahead: its earlier write looks later, and wins.
-    cluster = walkthrough(start_cluster, extra_args_a=("--clock-offset-ms", "3600000"))
-    assert converged(cluster)[1] == {"Name": "John"}
-
-
-def test_authoritative_node(start_cluster) -> None:
-    cluster = walkthrough(start_cluster, solver={"ResolveToLatest": True, "ResolveToNode": "A"})
-    assert converged(cluster)[1] == {"Name": "John"}  # A's version, although B wrote last
-
-
-def test_script_per_collection(start_cluster) -> None:
-    script = "return { Name: docs.map(function (d) { return d.Name; }).join(' ') };"
-    cluster = walkthrough(start_cluster, record={"ConflictSolverConfig": {
-        "ResolveToLatest": False, "ResolveByCollection": {"Users": {"Script": script}}}})
-    assert converged(cluster)[1] == {"Name": "John Doe"}
-
-
-def test_shopping_cart_listing_6_6_gives_listing_6_7_on_every_node(start_cluster) -> None:
-    cluster = walkthrough(
-        start_cluster, doc_id="carts/1", collection="ShoppingCarts",
-        record={"ConflictSolverConfig": {"resolve_to_latest": False,  # the client's snake_case shape
-                                         "resolve_by_collection": {"ShoppingCarts": {"script": LISTING_6_6}}}},
-        first={"Name": "Oren Eini", "Items": []}, on_a=copy.deepcopy(CART_A), on_b=copy.deepcopy(CART_B))
-    status, body, cv = converged(cluster, "carts/1")
-    assert body == LISTING_6_7
+    cluster = start_cluster(2, start=False)
+    cluster.nodes[0].extra_args = ["--clock-offset-ms", "3600000"]  # A's clock runs an hour ahead
+    for n in cluster.nodes:
+        n.data_dir.parent.mkdir(parents=True, exist_ok=True)
+        n.start()
+    walkthrough(cluster, {"latest": SETUPS["latest"]})
+    assert converged(cluster, "latest", "users/1") == {"Name": "John"}  # A's earlier write looks later, and wins

@@ -1,0 +1,154 @@
+"""Replication lag in a 3-node group on loopback: write on one node, time until visible on the others.
+
+    .venv/bin/python -m benchmarks.replication_lag --writes 300
+
+Starts three real `unkindness-server` processes (127.0.0.2-4, free ports, a
+temporary data dir), creates a database with replication factor 3, then
+writes one document at a time on node A through `bulk_docs`. For each write,
+one thread per other node polls `GET /docs?id=` in a tight loop; the lag is
+the time from A's acknowledgement of the write to the first successful read
+on that node. A poll costs ~1 ms on loopback (plus a 0.5 ms pause), so the
+numbers are an upper bound with about that resolution. Also measured: the extra latency of a
+write that waits for both replicas (`numberOfReplicasToWaitFor=2`) over a
+plain write, measured in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import requests
+
+SERVER = [sys.executable, "-m", "unkindness.server.cli"]
+
+
+def free_port(host: str) -> int:
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def start_nodes(tmp: Path, n: int = 3) -> tuple[list[subprocess.Popen], list[str]]:
+    tags = "ABC"[:n]
+    hosts = [f"127.0.0.{60 + i}" for i in range(n)]
+    urls = [f"http://{h}:{free_port(h)}" for h in hosts]
+    procs = []
+    for i, tag in enumerate(tags):
+        cmd = SERVER + ["--url", urls[i], "--data-dir", str(tmp / tag), "--tag", tag]
+        for j, other in enumerate(tags):
+            if j != i:
+                cmd += ["--peer", f"{other}={urls[j]}"]
+        log = open(tmp / f"{tag}.log", "ab")
+        procs.append(subprocess.Popen(cmd, stdout=log, stderr=log, stdin=subprocess.DEVNULL))
+    deadline = time.monotonic() + 30
+    for url in urls:
+        while True:
+            try:
+                if requests.get(url + "/cluster/topology", timeout=0.5).status_code == 200:
+                    break
+            except requests.RequestException:
+                pass
+            if time.monotonic() > deadline:
+                raise SystemExit(f"node {url} did not start; see {tmp}")
+            time.sleep(0.05)
+    return procs, urls
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+def write(session: requests.Session, url: str, doc_id: str, params: dict | None = None) -> None:
+    body = {"Commands": [{"Id": doc_id, "ChangeVector": None, "Type": "PUT",
+                          "Document": {"at": time.time(), "@metadata": {"@collection": "Lag"}}}]}
+    r = session.post(f"{url}/databases/bench/bulk_docs", json=body, params=params or {}, timeout=10)
+    r.raise_for_status()
+
+
+def visible_at(url: str, doc_id: str, started: threading.Event, out: list, deadline_s: float = 10.0) -> None:
+    s = requests.Session()
+    started.set()
+    end = time.monotonic() + deadline_s
+    while time.monotonic() < end:
+        r = s.get(f"{url}/databases/bench/docs", params={"id": doc_id}, timeout=5)
+        if r.status_code == 200:
+            out.append(time.perf_counter())
+            return
+        time.sleep(0.0005)  # leave the two shared cores to the servers
+    out.append(None)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--writes", type=int, default=300)
+    args = ap.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="repl-lag-"))
+    procs, urls = start_nodes(tmp)
+    try:
+        r = requests.put(f"{urls[0]}/admin/databases", params={"name": "bench", "replicationFactor": 3},
+                         json={"DatabaseName": "bench"}, timeout=10)
+        r.raise_for_status()
+        time.sleep(1.0)  # let the replication connections come up
+        s = requests.Session()
+        lags: dict[str, list[float]] = {"B": [], "C": []}
+        missing = 0
+        for i in range(args.writes):
+            doc_id = f"lag/{i}"
+            outs: dict[str, list] = {"B": [], "C": []}
+            threads = []
+            for tag, url in zip("BC", urls[1:]):
+                ev = threading.Event()
+                t = threading.Thread(target=visible_at, args=(url, doc_id, ev, outs[tag]))
+                t.start()
+                ev.wait()
+                threads.append(t)
+            write(s, urls[0], doc_id)
+            acked = time.perf_counter()
+            for t in threads:
+                t.join()
+            for tag in "BC":
+                seen = outs[tag][0]
+                if seen is None:
+                    missing += 1
+                else:
+                    lags[tag].append(max(0.0, seen - acked) * 1000)
+        plain, waited = [], []
+        for i in range(args.writes // 3):
+            t0 = time.perf_counter()
+            write(s, urls[0], f"plain/{i}")
+            plain.append((time.perf_counter() - t0) * 1000)
+            t0 = time.perf_counter()
+            write(s, urls[0], f"waited/{i}", {"numberOfReplicasToWaitFor": 2, "waitForReplicasTimeout": "00:00:10"})
+            waited.append((time.perf_counter() - t0) * 1000)
+        allv = lags["B"] + lags["C"]
+        result = {
+            "writes": args.writes, "missing": missing,
+            "lag_ms": {"p50": round(percentile(allv, 50), 2), "p99": round(percentile(allv, 99), 2),
+                       "max": round(max(allv), 2)},
+            "lag_ms_per_node": {t: {"p50": round(percentile(v, 50), 2), "p99": round(percentile(v, 99), 2)}
+                                for t, v in lags.items()},
+            "write_ms_plain_p50": round(statistics.median(plain), 2),
+            "write_ms_wait_for_2_replicas_p50": round(statistics.median(waited), 2),
+            "loadavg": os.getloadavg()[0],
+        }
+        print(json.dumps(result, indent=2))
+    finally:
+        for p in procs:
+            p.send_signal(signal.SIGKILL)
+            p.wait()
+
+
+if __name__ == "__main__":
+    main()
