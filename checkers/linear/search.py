@@ -129,6 +129,10 @@ class Search:
             return out
         out.best_j, out.best_states = j, [self.init]
         visited: set = set()
+        memo: dict = {}
+        dominance = self.n > m  # only optional (info) ops can make one configuration dominate another
+        req_all = (1 << m) - 1
+        explored = 0
         stack: list[list] = [[S, self.init, cand]]
         path: list[int] = []
         best_j, best_states = j, out.best_states
@@ -137,7 +141,7 @@ class Search:
             while stack:
                 it += 1
                 if not it & 1023:
-                    tick(len(visited), stack[-1][0], stack[-1][1])
+                    tick(explored, stack[-1][0], stack[-1][1])
                 fr = stack[-1]
                 cand = fr[2]
                 if not cand:
@@ -156,14 +160,34 @@ class Search:
                 if r is None:
                     continue
                 S |= b
-                key = (S, r)
-                if key in visited:
-                    continue
-                visited.add(key)
+                if dominance:
+                    # Same required ops and state, fewer optional ops placed: that
+                    # configuration can do all this one can, so this one is redundant.
+                    key = (S & req_all, r)
+                    o = S >> m
+                    seen = memo.get(key)
+                    if seen is None:
+                        memo[key] = [o]
+                    else:
+                        for x in seen:
+                            if not x & ~o:
+                                break
+                        else:
+                            seen.append(o)
+                            x = None
+                        if x is not None:
+                            continue
+                    explored += 1
+                else:
+                    key = (S, r)
+                    if key in visited:
+                        continue
+                    visited.add(key)
+                    explored += 1
                 S, j, cand = settle(S, r)
                 if j >= m:
                     out.witness = path + [i]
-                    out.explored = len(visited)
+                    out.explored = explored
                     return out
                 if j > best_j:
                     best_j, best_states = j, [r]
@@ -175,10 +199,10 @@ class Search:
                     path.append(i)
         except OutOfBudget as e:
             out.valid, out.reason = "unknown", str(e)
-            out.explored = len(visited)
+            out.explored = explored
             return out
         out.valid = False
-        out.explored = len(visited)
+        out.explored = explored
         return out
 
     def replay(self, branches: list[int]) -> list[tuple[int, Any]]:
