@@ -7,7 +7,7 @@ hold even when the dependency graph is acyclic.
 
 from __future__ import annotations
 
-from typing import Hashable
+from typing import Any, Hashable
 
 from unkindness.checkers.cycles.txns import APPEND, READ, Txn
 from unkindness.checkers.cycles.versions import Versions, short_list
@@ -17,46 +17,56 @@ def _note(out: dict[str, list], kind: str, item: dict) -> None:
     out.setdefault(kind, []).append(item)
 
 
+def _bad_elements(v: Versions, key: Hashable, read: list) -> tuple[Any, Any]:
+    """The first element of ``read`` appended by a failed txn, and the first appended by nobody."""
+    wk = v.writers.get(key, {})
+    aborted = garbage = None
+    if not wk.keys() >= set(read) or not v.aborted.get(key, set()).isdisjoint(read):
+        for e in read:
+            w = wk.get(e)
+            if w is None:
+                garbage = e if garbage is None else garbage
+            elif w in v.dead:
+                aborted = e if aborted is None else aborted
+    return aborted, garbage
+
+
 def _scan_reads(txns: list[Txn], v: Versions, out: dict[str, list]) -> None:
+    # Every compatible read is a prefix of its key's version order, so checking
+    # the orders and the incompatible reads covers every element read.
+    checks = [(v.order_reader[k], k, order) for k, order in v.order.items()] + v.incompatible
+    for tid, key, val in checks:
+        t = txns[tid]
+        aborted, garbage = _bad_elements(v, key, val)
+        if aborted is not None:
+            wt = txns[v.writers[key][aborted]]
+            _note(out, "G1a", {
+                "key": key, "value": aborted, "read": val,
+                "reader": t.describe(), "writer": wt.describe(),
+                "explanation": (
+                    f"the txn invoked at event {t.op.invoke_index} (process {t.op.process}) read key "
+                    f"{key!r} = {short_list(val)}, which includes {aborted!r}, appended by the txn invoked at "
+                    f"event {wt.op.invoke_index}, which failed and so never took effect (aborted read)"
+                ),
+            })
+        if garbage is not None:
+            _note(out, "garbage-read", {
+                "key": key, "value": garbage, "read": val, "reader": t.describe(),
+                "explanation": (
+                    f"the txn invoked at event {t.op.invoke_index} read key {key!r} = {short_list(val)}, "
+                    f"which includes {garbage!r}, but no txn in the history ever appended it"
+                ),
+            })
     for t in txns:
         if not t.ok:
             continue
-        for f, key, val in t.mops:
-            if f != READ:
-                continue
-            aborted = garbage = None
-            for e in val:
-                w = v.writer(key, e)
-                if w is None:
-                    garbage = garbage if garbage is not None else e
-                elif txns[w.txn].failed:
-                    aborted = aborted if aborted is not None else (e, w.txn)
-            if aborted is not None:
-                e, wid = aborted
-                _note(out, "G1a", {
-                    "key": key, "value": e, "read": val,
-                    "reader": t.describe(), "writer": txns[wid].describe(),
-                    "explanation": (
-                        f"the txn invoked at event {t.op.invoke_index} (process {t.op.process}) read key "
-                        f"{key!r} = {short_list(val)}, which includes {e!r}, appended by the txn invoked at "
-                        f"event {txns[wid].op.invoke_index}, which failed and so never took effect (aborted read)"
-                    ),
-                })
-            if garbage is not None:
-                _note(out, "garbage-read", {
-                    "key": key, "value": garbage, "read": val, "reader": t.describe(),
-                    "explanation": (
-                        f"the txn invoked at event {t.op.invoke_index} read key {key!r} = {short_list(val)}, "
-                        f"which includes {garbage!r}, but no txn in the history ever appended it"
-                    ),
-                })
         for key, read in t.ext_reads.items():
-            if not read:
+            if not read or read[-1] not in v.intermediate.get(key, ()):
                 continue
-            w = v.writer(key, read[-1])
-            if w is None or w.final or w.txn == t.id or txns[w.txn].failed:
+            w = v.live_writer(key, read[-1])
+            if w is None or w == t.id:
                 continue
-            wt = txns[w.txn]
+            wt = txns[w]
             _note(out, "G1b", {
                 "key": key, "value": read[-1], "final_value": wt.appends[key][-1], "read": read,
                 "reader": t.describe(), "writer": wt.describe(),
@@ -87,7 +97,8 @@ def _internal(t: Txn, out: dict[str, list]) -> None:
                 problem = (expected, f"expected {short_list(expected)}: its previous read plus its own appends since")
         elif own and val[-len(own):] != own:
             problem = ({"ends_with": own}, f"expected a list ending with its own appends {own!r}")
-        future = [e for e in val if e in later.get(key, ())]
+        lk = later.get(key)
+        future = [e for e in val if e in lk] if lk else []
         if problem is None and future:
             problem = (None, f"it contains {future!r}, which this txn appends only later")
         if problem is not None:
@@ -98,7 +109,7 @@ def _internal(t: Txn, out: dict[str, list]) -> None:
                     f"{key!r} = {short_list(val)} at micro-op {i}, but {problem[1]} (internal inconsistency)"
                 ),
             })
-        known[key] = list(val)
+        known[key] = val
 
 
 def find_direct_anomalies(txns: list[Txn], v: Versions) -> dict[str, list]:

@@ -24,10 +24,10 @@ def _ww(txns: list[Txn], v: Versions, a: int, b: int) -> tuple[Hashable, Any, st
             if i is None:
                 continue
             for prev in reversed(order[:i]):
-                w = v.writer(key, prev)
-                if w is None or txns[w.txn].failed:
+                w = v.live_writer(key, prev)
+                if w is None:
                     continue
-                if w.txn == a:
+                if w == a:
                     return key, e, (f"{{b}}'s append of {e!r} to {key!r} came after {{a}}'s append of "
                                     f"{prev!r} in {key!r}'s version order (read as {short_list(order)})")
                 break
@@ -37,8 +37,7 @@ def _ww(txns: list[Txn], v: Versions, a: int, b: int) -> tuple[Hashable, Any, st
 def _wr(txns: list[Txn], v: Versions, a: int, b: int) -> tuple[Hashable, Any, str] | None:
     for key, read in txns[b].ext_reads.items():
         if read:
-            w = v.writer(key, read[-1])
-            if w is not None and w.txn == a:
+            if v.live_writer(key, read[-1]) == a:
                 return key, read[-1], (f"{{b}} read {key!r} = {short_list(read)}, which ends with "
                                        f"{{a}}'s append of {read[-1]!r}")
     return None
@@ -46,7 +45,7 @@ def _wr(txns: list[Txn], v: Versions, a: int, b: int) -> tuple[Hashable, Any, st
 
 def _rw(txns: list[Txn], v: Versions, a: int, b: int) -> tuple[Hashable, Any, str] | None:
     for key, read in txns[a].ext_reads.items():
-        nxt = v.next_writer(txns, key, read, a)
+        nxt = v.next_writer(key, read, a)
         if nxt is not None and nxt[0] == b:
             seen = f"read {key!r} = {short_list(read)}" if read else f"read {key!r} as empty"
             return key, nxt[1], (f"{{a}} {seen} and so did not see {{b}}'s append of {nxt[1]!r}, "

@@ -43,22 +43,23 @@ class TxnGraph:
 def _data_edges(g: TxnGraph, txns: list[Txn], v: Versions) -> None:
     for key, order in v.order.items():
         prev = None
+        wk = v.writers.get(key, {})
         for e in order:
-            w = v.writer(key, e)
-            if w is None or txns[w.txn].failed:
+            w = wk.get(e)
+            if w is None or w in v.dead:
                 continue
-            if prev is not None:
-                g.add(prev, w.txn, WW)
-            prev = w.txn
+            if prev is not None and prev != w:
+                g.add(prev, w, WW)
+            prev = w
     for t in txns:
         if not t.ok:
             continue
         for key, read in t.ext_reads.items():
             if read:
-                w = v.writer(key, read[-1])
-                if w is not None and not txns[w.txn].failed:
-                    g.add(w.txn, t.id, WR)
-            nxt = v.next_writer(txns, key, read, t.id)
+                w = v.live_writer(key, read[-1])
+                if w is not None:
+                    g.add(w, t.id, WR)
+            nxt = v.next_writer(key, read, t.id)
             if nxt is not None:
                 g.add(t.id, nxt[0], RW)
 

@@ -12,33 +12,36 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Hashable
 
+from unkindness.checkers.history import HistoryError
 from unkindness.checkers.cycles.txns import READ, Txn
-
-
-@dataclass(slots=True)
-class Writer:
-    """Who appended an element: the txn and whether it was its last append to the key."""
-
-    txn: int
-    final: bool
 
 
 @dataclass
 class Versions:
-    writers: dict[Hashable, dict[Any, Writer]] = field(default_factory=dict)
+    writers: dict[Hashable, dict[Any, int]] = field(default_factory=dict)  # key -> element -> txn
+    intermediate: dict[Hashable, set] = field(default_factory=dict)  # key -> non-final appends of a txn
+    dead: set[int] = field(default_factory=set)  # failed txns: their appends never happened
+    aborted: dict[Hashable, set] = field(default_factory=dict)  # key -> elements failed txns appended
     order: dict[Hashable, list] = field(default_factory=dict)  # key -> version order
     position: dict[Hashable, dict[Any, int]] = field(default_factory=dict)  # key -> element -> index
     order_reader: dict[Hashable, int] = field(default_factory=dict)  # key -> txn whose read is the order
+    incompatible: list[tuple[int, Hashable, list]] = field(default_factory=list)  # (txn, key, read)
     anomalies: dict[str, list] = field(default_factory=dict)
 
-    def writer(self, key: Hashable, elem: Any) -> Writer | None:
+    def writer(self, key: Hashable, elem: Any) -> int | None:
+        """The txn that appended ``elem`` to ``key``, whether or not it failed."""
         return self.writers.get(key, {}).get(elem)
 
-    def next_writer(self, txns: list[Txn], key: Hashable, read: list, reader: int) -> tuple[int, Any] | None:
+    def live_writer(self, key: Hashable, elem: Any) -> int | None:
+        """As writer(), but None for appends of failed txns."""
+        w = self.writers.get(key, {}).get(elem)
+        return None if w is None or w in self.dead else w
+
+    def next_writer(self, key: Hashable, read: list, reader: int) -> tuple[int, Any] | None:
         """The txn that appended the version right after ``read`` (an rw edge's target).
 
-        Skips the reader's own appends (it may append right after reading) and
-        appends of failed txns (they never happened; G1a reports them).
+        Skips appends of failed txns (they never happened; G1a reports them)
+        and of nobody; None when the reader itself wrote the next version.
         """
         order = self.order.get(key)
         if not order:
@@ -47,15 +50,18 @@ class Versions:
             i = self.position[key].get(read[-1])
             if i is None:
                 return None
+            i += 1
         else:
-            i = -1
-        for elem in order[i + 1:]:
-            w = self.writer(key, elem)
-            if w is None or txns[w.txn].failed:
+            i = 0
+        wk = self.writers.get(key, {})
+        dead = self.dead
+        for j in range(i, len(order)):
+            w = wk.get(order[j])
+            if w is None or w in dead:
                 continue
-            if w.txn == reader:
-                return None  # the reader wrote the next version itself: no anti-dependency
-            return w.txn, elem
+            if w == reader:
+                return None
+            return w, order[j]
         return None
 
 
@@ -66,15 +72,20 @@ def _note(versions: Versions, kind: str, item: dict) -> None:
 def _index_writers(txns: list[Txn], v: Versions) -> None:
     dups: dict[tuple, list[int]] = {}
     for t in txns:
+        if t.failed:
+            v.dead.add(t.id)
+            for key, elems in t.appends.items():
+                v.aborted.setdefault(key, set()).update(elems)
         for key, elems in t.appends.items():
             per_key = v.writers.setdefault(key, {})
-            last = len(elems) - 1
-            for i, e in enumerate(elems):
+            for e in elems:
                 prev = per_key.get(e)
                 if prev is None:
-                    per_key[e] = Writer(t.id, i == last)
+                    per_key[e] = t.id
                 else:
-                    dups.setdefault((key, e), [prev.txn]).append(t.id)
+                    dups.setdefault((key, e), [prev]).append(t.id)
+            if len(elems) > 1:
+                v.intermediate.setdefault(key, set()).update(elems[:-1])
     for (key, e), tids in dups.items():
         _note(v, "duplicate-appends", {
             "key": key, "value": e, "ops": [txns[i].describe() for i in tids],
@@ -88,25 +99,16 @@ def _index_writers(txns: list[Txn], v: Versions) -> None:
 
 def _infer_orders(txns: list[Txn], v: Versions) -> None:
     longest: dict[Hashable, tuple[int, list]] = {}
-    reads: list[tuple[int, Hashable, list]] = []
     for t in txns:
         if not t.ok:
             continue
         for f, key, val in t.mops:
-            if f != READ:
-                continue
-            reads.append((t.id, key, val))
-            cur = longest.get(key)
-            if cur is None or len(val) > len(cur[1]):
-                longest[key] = (t.id, val)
-            if len(set(val)) != len(val):
-                dups = sorted({e for e in val if val.count(e) > 1}, key=repr)
-                _note(v, "duplicate-elements", {
-                    "key": key, "read": val, "duplicates": dups, "op": t.describe(),
-                    "explanation": f"a read of key {key!r} returned {dups!r} more than once, "
-                                   f"but each element was appended once",
-                })
+            if f == READ:
+                cur = longest.get(key)
+                if cur is None or len(val) > len(cur[1]):
+                    longest[key] = (t.id, val)
     for key, (tid, order) in longest.items():
+        _check_elements(txns[tid], key, order, v)
         v.order[key] = order
         v.order_reader[key] = tid
         pos: dict[Any, int] = {}
@@ -114,21 +116,50 @@ def _infer_orders(txns: list[Txn], v: Versions) -> None:
             pos.setdefault(e, i)
         v.position[key] = pos
     reported: set[tuple] = set()
-    for tid, key, val in reads:
-        order = v.order[key]
-        if len(val) and order[:len(val)] != val:
+    for t in txns:
+        if not t.ok:
+            continue
+        for f, key, val in t.mops:
+            if f != READ or not val:
+                continue
+            order = v.order[key]
+            n = len(val)
+            if order[:n] == val:
+                continue
+            _check_elements(t, key, val, v)
+            v.incompatible.append((t.id, key, val))
             sig = (key, tuple(val))
             if sig in reported:
                 continue
             reported.add(sig)
             _note(v, "incompatible-order", {
                 "key": key, "read": val, "longest_read": order,
-                "op": txns[tid].describe(), "longest_op": txns[v.order_reader[key]].describe(),
+                "op": t.describe(), "longest_op": txns[v.order_reader[key]].describe(),
                 "explanation": (
                     f"two reads of key {key!r} disagree on the order of its appends: {_short(val)} is not "
                     f"a prefix of the longest read {_short(order)}, so they cannot both be states of one list"
                 ),
             })
+
+
+def _check_elements(t: Txn, key: Hashable, read: list, v: Versions) -> None:
+    """Elements must be hashable scalars, and a read holds each at most once.
+
+    Called for each key's longest read and for reads that are not prefixes of
+    it: every other read is a prefix, so this covers all elements read.
+    """
+    for e in read:
+        if isinstance(e, (list, dict)):
+            raise HistoryError(
+                f"event {t.op.complete_index}: a read of key {key!r} holds {e!r}; elements must be numbers or strings")
+    if len(set(read)) == len(read):
+        return
+    dups = sorted({e for e in read if read.count(e) > 1}, key=repr)
+    _note(v, "duplicate-elements", {
+        "key": key, "read": read, "duplicates": dups, "op": t.describe(),
+        "explanation": f"a read of key {key!r} returned {dups!r} more than once, "
+                       f"but each element was appended once",
+    })
 
 
 def _short(lst: list, n: int = 8) -> str:

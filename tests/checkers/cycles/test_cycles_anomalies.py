@@ -224,3 +224,9 @@ def test_malformed_histories_get_a_clear_error(events, msg):
 def test_empty_history_is_valid():
     res = check_list_append([])
     assert res["valid"] is True and res["txns"] == 0
+
+
+def test_unhashable_elements_in_a_read_are_a_clear_error():
+    h = History().txn(0, a("x", 1)).txn(1, r("x", [[1]]))
+    with pytest.raises(HistoryError, match="elements must be numbers or strings"):
+        check_list_append(h.events)
