@@ -312,8 +312,9 @@ def expected_anomaly_note(cfg: TestConfig, result: dict) -> str | None:
     if (cfg.workload == "bank" and cfg.txn_mode == "single-node" and bank and bank.get("valid") is False
             and not cfg.defects):
         return ("Expected for this configuration: bank transfers here are single-node transactions on a "
-                "multi-master database layer. Under a partition two nodes accept transfers from the same "
-                "accounts; replication then resolves each account document on its own (latest write wins), "
-                "so money is created or destroyed. This is the AP layer behaving as the RavenDB texts "
-                "document, not a server bug. Use --txn-mode cluster-wide for transfers that must keep the total.")
+                "multi-master database layer. Two nodes accept concurrent transfers touching the same accounts "
+                "(all the more under a partition, when they cannot see each other's writes); replication then "
+                "resolves each account document on its own (latest write wins), so money is created or "
+                "destroyed. This is the AP layer behaving as the RavenDB texts document, not a server bug. "
+                "Use --txn-mode cluster-wide for transfers that must keep the total.")
     return None

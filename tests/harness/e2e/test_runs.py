@@ -1,0 +1,111 @@
+"""`harness test` end to end: real servers in real namespaces, real kills and iptables partitions."""
+
+import json
+import signal
+import subprocess
+import time
+
+import pytest
+
+from conftest import HARNESS, leftovers
+
+FAST = ["--nodes", "5", "--time-limit", "8", "--nemesis-interval", "4", "--recovery-time", "2"]
+
+
+def harness_test(tmp_path, env, *args, timeout=240):
+    cp = subprocess.run([HARNESS, "test", "--results-dir", str(tmp_path / "results"), *args],
+                        capture_output=True, text=True, timeout=timeout, env=env)
+    run_dir = tmp_path / "results" / "latest"
+    return cp, run_dir
+
+
+def results(run_dir):
+    return json.loads((run_dir / "results.json").read_text())
+
+
+def test_set_under_kill_on_a_correct_server_is_valid_and_leaves_nothing(tmp_path, env):
+    cp, run = harness_test(tmp_path, env, "--workload", "set", "--nemesis", "kill", "--seed", "1", *FAST)
+    assert cp.returncode == 0, cp.stdout + cp.stderr
+    assert "VALID" in cp.stdout and "reproduce: harness test --workload set --nemesis kill" in cp.stdout
+    r = results(run)
+    assert r["results"]["set"]["valid"] is True
+    faults = [json.loads(l) for l in (run / "faults.jsonl").read_text().splitlines()]
+    assert faults and all(f["kind"] == "kill" for f in faults)
+    assert all(any(g["id"] == f["id"] and g["healed_at"] for g in faults) for f in faults)
+    test = json.loads((run / "test.json").read_text())
+    assert test["seed"] == 1 and test["reproduce"].startswith("harness test --workload set")
+    assert (run / "nodes" / "n1" / "server.log").stat().st_size > 0
+    history = [json.loads(l) for l in (run / "history.jsonl").read_text().splitlines()]
+    assert {e["f"] for e in history if e["process"] == "nemesis"} == {"start-kill", "stop-kill"}
+    assert sum(1 for e in history if e["f"] == "final-read" and e["type"] == "ok") == 5
+    assert leftovers() == []
+
+
+def test_bank_single_node_under_partition_loses_money_as_the_ap_layer_documents(tmp_path, env):
+    cp, run = harness_test(tmp_path, env, "--workload", "bank", "--nemesis", "partition", "--seed", "3", *FAST)
+    assert cp.returncode == 1, cp.stdout + cp.stderr
+    bank = results(run)["results"]["bank"]
+    assert bank["valid"] is False
+    assert "instead of 100" in bank["explanation"]
+    assert "Expected for this configuration" in cp.stdout and "AP layer" in cp.stdout
+    faults = [json.loads(l) for l in (run / "faults.jsonl").read_text().splitlines()]
+    assert faults and all(f["kind"] == "partition" and f["grudge"] for f in faults)
+    assert leftovers() == []
+
+
+def test_ack_before_fsync_is_caught_by_set_under_kill(tmp_path, env):
+    """The defect acknowledges writes before they commit; kill -9 loses some of them."""
+    for seed in (1, 2, 3):
+        cp, run = harness_test(tmp_path, env, "--workload", "set", "--nemesis", "kill", "--seed", str(seed),
+                               "--defect", "ack-before-fsync", "--nodes", "3", "--time-limit", "10",
+                               "--nemesis-interval", "2", "--recovery-time", "2")
+        if cp.returncode == 1:
+            break
+    assert cp.returncode == 1, cp.stdout + cp.stderr
+    s = results(run)["results"]["set"]
+    assert s["valid"] is False and "lost" in s["summary"]
+    assert leftovers() == []
+
+
+def _start(tmp_path, env, *args):
+    proc = subprocess.Popen([HARNESS, "test", "--results-dir", str(tmp_path / "results"), *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    lines = []
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        lines.append(line)
+        if "main phase" in line:
+            return proc, lines
+    proc.kill()
+    pytest.fail("the run never reached its main phase:\n" + "".join(lines))
+
+
+def test_sigterm_mid_run_heals_every_fault_and_tears_down(tmp_path, env):
+    proc, _ = _start(tmp_path, env, "--workload", "set", "--nemesis", "partition", "--nodes", "3",
+                     "--time-limit", "60", "--nemesis-interval", "1", "--seed", "4")
+    time.sleep(2.5)  # a partition is active for half of every second
+    proc.send_signal(signal.SIGTERM)
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 130, out
+    assert "interrupted (SIGTERM): healing and tearing down" in out
+    faults = {}
+    for line in (tmp_path / "results" / "latest" / "faults.jsonl").read_text().splitlines():
+        rec = json.loads(line)
+        faults[rec["id"]] = rec
+    assert faults and all(f["healed_at"] is not None for f in faults.values())
+    assert leftovers() == []
+
+
+def test_harness_killed_with_sigkill_then_clean_leaves_nothing(tmp_path, env):
+    proc, _ = _start(tmp_path, env, "--workload", "bank", "--nemesis", "partition", "--nodes", "3",
+                     "--time-limit", "60", "--nemesis-interval", "1", "--seed", "5")
+    time.sleep(2)
+    proc.kill()
+    proc.wait()
+    assert leftovers(), "a SIGKILLed harness leaves its cluster behind until clean"
+    cp = subprocess.run([HARNESS, "clean"], capture_output=True, text=True, timeout=60, env=env)
+    assert cp.returncode == 0, cp.stderr
+    assert "removed namespace" in cp.stdout and "removed process" in cp.stdout
+    time.sleep(0.3)
+    assert leftovers() == []
