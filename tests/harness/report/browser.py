@@ -44,9 +44,11 @@ class Page:
         self.load_ms: float = 0.0
         self.values: dict[str, Any] = {}
         self.png: bytes = b""
+        self.shots: dict[str, bytes] = {}  # selector name -> PNG of just that element (half scale)
 
 
-async def _load(url: str, evaluate: dict[str, str], width: int, height: int, timeout: float) -> Page:
+async def _load(url: str, evaluate: dict[str, str], width: int, height: int, timeout: float,
+                shots: dict[str, str] | None = None) -> Page:
     exe = chromium_path()
     assert exe, "chromium is not installed"
     profile = tempfile.mkdtemp(prefix="report-chromium-")
@@ -115,6 +117,15 @@ async def _load(url: str, evaluate: dict[str, str], width: int, height: int, tim
                 for name, expr in evaluate.items():
                     r = await call("Runtime.evaluate", {"expression": expr, "returnByValue": True}, sid)
                     page.values[name] = r.get("result", {}).get("value")
+                for name, sel in (shots or {}).items():
+                    r = await call("Runtime.evaluate", {"expression": (
+                        "(() => { const r = document.querySelector(%s).getBoundingClientRect(); return JSON.stringify("
+                        "{x: r.x + window.scrollX, y: r.y + window.scrollY, width: r.width, height: r.height}); })()"
+                        % json.dumps(sel)), "returnByValue": True}, sid)
+                    box = json.loads(r["result"]["value"])
+                    clip = await call("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True,
+                                                                  "clip": {**box, "scale": 0.5}}, sid)
+                    page.shots[name] = base64.b64decode(clip["data"])
                 shot = await call("Page.captureScreenshot", {"format": "png"}, sid)
                 page.png = base64.b64decode(shot["data"])
                 await asyncio.sleep(0.05)
@@ -159,9 +170,9 @@ def _note(page: Page, ev: dict) -> None:
 
 
 def load(path: Path, evaluate: dict[str, str] | None = None, width: int = 1280, height: int = 2400,
-         timeout: float = 60) -> Page:
+         timeout: float = 60, shots: dict[str, str] | None = None) -> Page:
     """Loads a local file in a fresh headless Chromium and reports what happened."""
-    return asyncio.run(_load(Path(path).resolve().as_uri(), evaluate or {}, width, height, timeout))
+    return asyncio.run(_load(Path(path).resolve().as_uri(), evaluate or {}, width, height, timeout, shots))
 
 
 def load_url(url: str, evaluate: dict[str, str] | None = None, width: int = 1280, height: int = 2400,
