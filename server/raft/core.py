@@ -184,11 +184,15 @@ class RaftCore:
 
     # ---- elections -----------------------------------------------------
     def _campaign(self, now: float) -> None:
+        retry = self.role == CANDIDATE
         self.role = CANDIDATE
         self.leader = None
         self.log.set_hard_state(self.log.term + 1, self.me)
         self.votes = {self.me}
         self._reset_election_deadline(now)
+        if retry:  # a split vote: draw from a twice-as-wide range so the next attempts drift apart
+            t = self.timing
+            self.election_deadline = now + self.rng.uniform(t.election_min, 2 * t.election_max - t.election_min)
         self._event("election_started", last_index=self.log.last_index())
         if self._has_majority(self.votes):
             self._become_leader(now)

@@ -132,6 +132,16 @@ class Cluster:
         except (requests.RequestException, ValueError):
             return None
 
+    def wait_up(self, node: Node, timeout: float = 15.0) -> dict:
+        """Wait until ``node`` answers /status."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            st = self.status(node)
+            if st:
+                return st
+            time.sleep(0.05)
+        raise AssertionError(f"{node.url} did not answer within {timeout}s")
+
     def leaders(self, among: list[Node] | None = None) -> list[tuple[Node, dict]]:
         out = []
         for node in among or self.nodes:

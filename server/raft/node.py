@@ -245,7 +245,7 @@ class RaftNode:
             await asyncio.sleep(0.02)
 
     async def _wait_future(self, fut: asyncio.Future, deadline: float) -> Any:
-        return await asyncio.wait_for(asyncio.shield(fut), max(deadline - self._now(), 0.001))
+        return await asyncio.wait_for(fut, max(deadline - self._now(), 0.001))  # cancelled on timeout: _process drops it
 
     async def _append_and_wait(self, data: Any, kind: str, deadline: float, timeout: float) -> tuple[Any, int]:
         await self._await_leader(deadline, "proposal")

@@ -92,6 +92,8 @@ def test_committed_entries_survive_kill9_of_every_node(make_cluster):
     took = c.election_delay(since)
     assert took < 2.0, f"leader {took:.2f}s after a majority of the restarted nodes was up"
     for node in c.nodes:
+        c.wait_up(node)
+    for node in c.nodes:
         for k in range(20):
             assert c.get(node, f"d{k}").json()["value"] == k
     c.assert_one_leader_per_term()
