@@ -90,11 +90,27 @@ def visible_at(url: str, doc_id: str, started: threading.Event, out: list, deadl
     out.append(None)
 
 
+def measure_fsync(where: Path, n: int = 50) -> float:
+    """Median cost of write+fsync of a small file where the nodes keep their data."""
+    times = []
+    with open(where / "fsync-probe", "wb") as f:
+        for _ in range(n):
+            t0 = time.perf_counter()
+            f.write(b"x" * 100)
+            f.flush()
+            os.fsync(f.fileno())
+            times.append((time.perf_counter() - t0) * 1000)
+    return statistics.median(times)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--writes", type=int, default=300)
+    ap.add_argument("--data-root", default=None,
+                    help="where the nodes keep their files (e.g. /dev/shm to take the disk's fsync out)")
     args = ap.parse_args()
-    tmp = Path(tempfile.mkdtemp(prefix="repl-lag-"))
+    tmp = Path(tempfile.mkdtemp(prefix="repl-lag-", dir=args.data_root))
+    fsync_ms = measure_fsync(tmp)
     procs, urls = start_nodes(tmp)
     try:
         r = requests.put(f"{urls[0]}/admin/databases", params={"name": "bench", "replicationFactor": 3},
@@ -141,6 +157,9 @@ def main() -> None:
                                 for t, v in lags.items()},
             "write_ms_plain_p50": round(statistics.median(plain), 2),
             "write_ms_wait_for_2_replicas_p50": round(statistics.median(waited), 2),
+            "lag_p50_over_plain_write_p50": round(percentile(allv, 50) / statistics.median(plain), 2),
+            "fsync_ms_p50": round(fsync_ms, 2),
+            "data_root": str(tmp.parent),
             "loadavg": os.getloadavg()[0],
         }
         print(json.dumps(result, indent=2))
