@@ -25,7 +25,7 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 from .history import HistoryError
-from .stats import event_time, make_op, scan_ops
+from .stats import gc_paused, event_time, make_op, scan_ops
 
 MAX_POINTS = 2000  # totals-over-time points kept for drawing
 MAX_BAD_POINTS = 1000  # bad reads always kept among them, up to this many
@@ -77,6 +77,7 @@ def _downsample(times: list, totals: list, oks: list[bool]) -> tuple[list[list],
     return [[times[i], totals[i], oks[i]] for i in sorted(keep)], True
 
 
+@gc_paused()
 def check_bank(
     history: Iterable[dict],
     *,

@@ -28,7 +28,7 @@ from __future__ import annotations
 from typing import Any, Collection, Iterable
 
 from .history import HistoryError
-from .stats import make_op, scan_ops
+from .stats import gc_paused, make_op, scan_ops
 
 MAX_LISTED = 100  # divergent documents / cart problems described in full
 MAX_DIFF_PATHS = 20
@@ -130,6 +130,7 @@ def _divergent_ids(states: dict[str, dict]) -> list:
     return sorted(out, key=str)
 
 
+@gc_paused()
 def check_convergence(history: Iterable[dict], *, nodes: Collection | None = None) -> dict:
     """Valid only when every node's final read holds the same documents and change vectors.
 
@@ -237,6 +238,7 @@ def _cart_items(doc: Any, where: str) -> dict:
     return out
 
 
+@gc_paused()
 def check_cart(history: Iterable[dict], *, nodes: Collection | None = None) -> dict:
     """Every acknowledged cart item is in the cart on every node, at no lower quantity.
 

@@ -40,7 +40,7 @@ from __future__ import annotations
 from typing import Any, Collection, Iterable
 
 from .history import HistoryError
-from .stats import make_op, scan_ops
+from .stats import gc_paused, make_op, scan_ops
 
 MAX_LISTED = 1000  # lost / unexpected elements described in full
 MAX_STALE_LISTED = 100
@@ -69,6 +69,7 @@ def _node_name(node: Any) -> str:
     return node if isinstance(node, str) else str(node)
 
 
+@gc_paused()
 def check_set(history: Iterable[dict], *, nodes: Collection | None = None) -> dict:
     """Classifies every element from the adds and all reads (see module docstring).
 
