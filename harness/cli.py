@@ -323,6 +323,78 @@ def _print_summary(outcome: Any) -> None:
 
 
 @cli.command()
+@click.option("--nodes", "-n", default=3, show_default=True, type=click.IntRange(1, 50), help="How many nodes.")
+@click.option("--defect", "defects", multiple=True, help="Server defect switch to turn on (repeatable).")
+@click.option("--replication-factor", type=click.IntRange(min=1), help="Database replication factor (default: all nodes).")
+@click.option("--subnet", help="Private subnet for the test network (default: a free /24 in 10.250/16).")
+@click.option("--results-dir", default="results", show_default=True, type=click.Path(file_okay=False, path_type=Path))
+def up(nodes: int, defects: tuple[str, ...], replication_factor: int | None, subnet: str | None,
+       results_dir: Path) -> None:
+    """Start a cluster to poke at by hand, print its URLs, and leave it running.
+
+    \b
+    Example:
+      harness up --nodes 3
+      curl http://10.250.7.1:8080/cluster/topology
+      harness down
+    """
+    from datetime import datetime, timezone
+
+    from unkindness.harness.db import Cluster
+    from unkindness.harness.resources import Journal, new_run_id
+    from unkindness.harness.runtimes.base import RuntimeError_
+    from unkindness.harness.runtimes.netns import NetnsRuntime
+    from unkindness.server.defects import DEFECTS
+
+    for d in defects:
+        if d not in DEFECTS:
+            raise BadInput(f"unknown defect {d!r}; choose from {', '.join(DEFECTS)}")
+    run_id = new_run_id()
+    run_dir = results_dir / "up" / datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    journal = Journal(run_id)
+    journal.add("up", run_dir=str(run_dir.resolve()))
+    runtime = NetnsRuntime(run_id, nodes, subnet=subnet, journal=journal)
+    try:
+        runtime.setup()
+        cluster = Cluster(runtime.nodes, run_dir, replication_factor=replication_factor, defects=list(defects))
+        cluster.start()
+    except (RuntimeError_, ValueError) as e:
+        runtime.teardown()
+        click.echo(f"error: {e}", err=True)
+        sys.exit(EXIT_HARNESS_ERROR)
+    except BaseException:
+        runtime.teardown()
+        raise
+    click.echo(f"cluster {run_id} is up ({nodes} nodes, database {cluster.database!r}); logs in {run_dir}/nodes/")
+    for a in cluster.addresses:
+        click.echo(f"  {a.name} ({a.tag})  {a.url}")
+    click.echo(f"stop it with: harness down {run_id}")
+
+
+@cli.command()
+@click.argument("run_ids", nargs=-1)
+def down(run_ids: tuple[str, ...]) -> None:
+    """Stop clusters started with `harness up` (all of them, or the given ids)."""
+    from unkindness.harness.resources import journals, read_entries
+    from unkindness.harness.runtimes.netns import clean_entries
+
+    found = 0
+    for path in journals():
+        entries = list(read_entries(path))
+        if not any(e["kind"] == "up" for e in entries) or (run_ids and path.stem not in run_ids):
+            continue
+        found += 1
+        for item in clean_entries(entries):
+            click.echo(f"removed {item}")
+        path.unlink(missing_ok=True)
+        click.echo(f"cluster {path.stem} is down")
+    missing = set(run_ids) - {p.stem for p in journals()}
+    if missing or not found:
+        raise BadInput(f"no running cluster {', '.join(sorted(missing))}" if missing else "no cluster started by harness up is running")
+
+
+@cli.command()
 @click.option("--force", is_flag=True, help="Also remove runs whose harness is still running.")
 def clean(force: bool) -> None:
     """Remove every namespace, link, iptables rule and server process that runs left behind.

@@ -266,6 +266,7 @@ def run_test(cfg: TestConfig, out: Callable[[str], None] = print) -> RunOutcome:
             recorder.close()
         leftover: list[str] = []
         if cfg.leave_db_running and not interrupted and cluster is not None:
+            journal.add("up", run_dir=str(run_dir.resolve()))  # so `harness down` finds it
             out("leaving the cluster running (--leave-db-running):")
             for a in cluster.addresses:
                 out(f"  {a.name} ({a.tag}): {a.url}   e.g. curl {a.url}/cluster/topology")

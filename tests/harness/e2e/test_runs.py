@@ -109,3 +109,50 @@ def test_harness_killed_with_sigkill_then_clean_leaves_nothing(tmp_path, env):
     assert "removed namespace" in cp.stdout and "removed process" in cp.stdout
     time.sleep(0.3)
     assert leftovers() == []
+
+
+def test_up_prints_urls_of_a_working_cluster_and_down_removes_it(tmp_path, env):
+    import requests
+
+    cp = subprocess.run([HARNESS, "up", "--nodes", "2", "--results-dir", str(tmp_path / "results")],
+                        capture_output=True, text=True, timeout=60, env=env)
+    assert cp.returncode == 0, cp.stderr
+    urls = [line.split()[-1] for line in cp.stdout.splitlines() if line.strip().startswith("n")]
+    assert len(urls) == 2
+    try:
+        for url in urls:
+            topo = requests.get(f"{url}/topology", params={"name": "jepsen"}, timeout=5).json()
+            assert len(topo["Nodes"]) == 2
+    finally:
+        down = subprocess.run([HARNESS, "down"], capture_output=True, text=True, timeout=60, env=env)
+    assert down.returncode == 0 and "is down" in down.stdout
+    assert leftovers() == []
+    again = subprocess.run([HARNESS, "down"], capture_output=True, text=True, timeout=60, env=env)
+    assert again.returncode == 254 and "no cluster started by harness up" in again.stderr
+
+
+def test_leave_db_running_keeps_the_cluster_until_down(tmp_path, env):
+    cp, run = harness_test(tmp_path, env, "--workload", "set", "--nodes", "2", "--time-limit", "1",
+                           "--recovery-time", "0", "--leave-db-running")
+    assert cp.returncode == 0, cp.stdout + cp.stderr
+    assert "leaving the cluster running" in cp.stderr and "harness down" in cp.stderr
+    assert leftovers()
+    down = subprocess.run([HARNESS, "down"], capture_output=True, text=True, timeout=60, env=env)
+    assert down.returncode == 0, down.stderr
+    assert leftovers() == []
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--workload", "nope"], "Invalid value for '--workload'"),
+    (["--workload", "set", "--nemesis", "flood"], "unknown nemesis 'flood'"),
+    (["--workload", "set", "--nodes", "0"], "Invalid value for '--nodes'"),
+    (["--workload", "set", "--concurrency", "2x"], "expected a number like 10"),
+    (["--workload", "set", "--defect", "nope"], "unknown defect 'nope'"),
+    (["--workload", "set", "--partition-kinds", "zigzag"], "unknown partition kind 'zigzag'"),
+    (["--workload", "set", "--nodes", "3", "--replication-factor", "4"], "is more than --nodes"),
+])
+def test_bad_arguments_exit_254_with_one_line(tmp_path, env, args, message):
+    cp, _ = harness_test(tmp_path, env, *args, timeout=30)
+    assert cp.returncode == 254, cp.stdout + cp.stderr
+    assert message in cp.stderr and "Traceback" not in cp.stderr
+    assert leftovers() == []
