@@ -8,6 +8,7 @@ so a raised :class:`ConcurrencyViolation` rolls back the whole batch.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import uuid
 from typing import Any, Callable
@@ -40,6 +41,7 @@ def _optional(module: str) -> Any:
         raise
 
 
+@functools.lru_cache(maxsize=1)
 def revisions_hook() -> Callable[..., Any] | None:
     """``revisions.on_local_write`` if the revisions module is present."""
     mod = _optional("revisions")

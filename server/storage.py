@@ -30,9 +30,10 @@ writer thread, inside ``fn``)::
     storage.changes_since(etag, limit) -> list[Item]   # etag order, .txn marks transactions
 
 The ``ack_before_commit`` switch (defect ``ack-before-fsync``) resolves each
-future as soon as its function has run, before the COMMIT, defers the COMMIT
-by up to ``commit_delay`` seconds to gather more writes, and runs with
-``synchronous=OFF``: a ``kill -9`` between the reply and the COMMIT loses
+future as soon as its function has run, before the COMMIT; the transaction
+stays open for ``commit_delay`` seconds after its first write, taking in and
+acknowledging every write that arrives meanwhile, and runs with
+``synchronous=OFF``: a ``kill -9`` between a reply and the COMMIT loses
 acknowledged writes.
 """
 
@@ -398,6 +399,7 @@ class Storage:
         self.ack_before_commit = ack_before_commit
         self.commit_delay = commit_delay
         self.max_group = max_group
+        self._stop_seen = False
         self._queue: queue.Queue = queue.Queue()
         self._wconn = self._connect()
         self._wconn.executescript(_SCHEMA)
@@ -506,16 +508,12 @@ class Storage:
                 return
             group = [first]
             if self.ack_before_commit:
-                deadline = time.monotonic() + self.commit_delay
-                while len(group) < self.max_group:
-                    left = deadline - time.monotonic()
-                    try:
-                        nxt = self._queue.get(timeout=max(left, 0.0)) if left > 0 else self._queue.get_nowait()
-                    except queue.Empty:
-                        break
-                    group.append(nxt)
-                    if nxt is _STOP:
-                        break
+                # The defect: later writes join the open transaction as they
+                # arrive (see _feed), each acknowledged before the COMMIT.
+                self._run_group(group)
+                if self._stop_seen:
+                    return
+                continue
             else:
                 while len(group) < self.max_group:
                     try:
@@ -529,13 +527,41 @@ class Storage:
             if stop:
                 return
 
+    def _feed(self, group: list[_Pending]):
+        """The group's writes; with the ack-before-fsync defect, also every write
+        that arrives within ``commit_delay``, appended to ``group`` as it comes.
+
+        Each of those is applied and acknowledged at once while the COMMIT waits
+        for the deadline, so a kill -9 in that window loses acknowledged writes.
+        """
+        i = 0
+        while i < len(group):
+            yield group[i]
+            i += 1
+        if not self.ack_before_commit:
+            return
+        deadline = time.monotonic() + self.commit_delay
+        while len(group) < self.max_group:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            try:
+                nxt = self._queue.get(timeout=left)
+            except queue.Empty:
+                return
+            if nxt is _STOP:
+                self._stop_seen = True
+                return
+            group.append(nxt)
+            yield nxt
+
     def _run_group(self, group: list[_Pending]) -> None:
         conn = self._wconn
         before = self._state.copy()
         outcomes: list[tuple[_Pending, bool, Any, list]] = []
         try:
             conn.execute("BEGIN IMMEDIATE")
-            for p in group:
+            for p in self._feed(group):
                 snap = self._state.copy()
                 conn.execute("SAVEPOINT logical")
                 txn = WriteTxn(self, conn, self._state)
@@ -569,34 +595,51 @@ class Storage:
         wrote = self._state.last_etag != self._committed_etag
         self._committed_etag = self._state.last_etag
         self._committed_cv = self._state.change_vector
-        for p, ok, value, hooks in outcomes:
-            if not (ok and self.ack_before_commit):
-                self._resolve(p, ok, value, hooks)
-        if wrote and self._commit_callbacks and group:
-            etag = self._committed_etag
-            for cb in list(self._commit_callbacks):
-                try:
-                    group[0].loop.call_soon_threadsafe(cb, etag)
-                except RuntimeError:
-                    pass
+        pending = [(p, ok, value, hooks) for p, ok, value, hooks in outcomes
+                   if not (ok and self.ack_before_commit)]
+        callbacks = list(self._commit_callbacks) if wrote else []
+        self._resolve_all(group, pending, callbacks, self._committed_etag)
+
+    def _resolve_all(self, group: list[_Pending], pending: list, callbacks: list, etag: int) -> None:
+        """One wake-up of the event loop per group, not one per transaction."""
+        loops = {id(p.loop): p.loop for p in group}
+        first = group[0].loop if group else None
+
+        def done(loop: asyncio.AbstractEventLoop) -> None:
+            for p, ok, value, hooks in pending:
+                if p.loop is loop:
+                    self._settle(p, ok, value, hooks)
+            if loop is first:
+                for cb in callbacks:
+                    try:
+                        cb(etag)
+                    except Exception:  # noqa: BLE001 - a listener must not break the writer
+                        pass
+        for loop in loops.values():
+            try:
+                loop.call_soon_threadsafe(done, loop)
+            except RuntimeError:  # loop closed during shutdown
+                pass
 
     @staticmethod
-    def _resolve(p: _Pending, ok: bool, value: Any, hooks: list) -> None:
-        def done() -> None:
-            if ok:
-                for h in hooks:
-                    try:
-                        h()
-                    except Exception:  # noqa: BLE001 - a wake-up hook must not break the write
-                        pass
-            if p.future.done():
-                return
-            if ok:
-                p.future.set_result(value)
-            else:
-                p.future.set_exception(value)
+    def _settle(p: _Pending, ok: bool, value: Any, hooks: list) -> None:
+        if ok:
+            for h in hooks:
+                try:
+                    h()
+                except Exception:  # noqa: BLE001 - a wake-up hook must not break the write
+                    pass
+        if p.future.done():
+            return
+        if ok:
+            p.future.set_result(value)
+        else:
+            p.future.set_exception(value)
+
+    @classmethod
+    def _resolve(cls, p: _Pending, ok: bool, value: Any, hooks: list) -> None:
         try:
-            p.loop.call_soon_threadsafe(done)
+            p.loop.call_soon_threadsafe(cls._settle, p, ok, value, hooks)
         except RuntimeError:  # loop closed during shutdown
             pass
 

@@ -54,7 +54,7 @@ class NodeProcess:
             cmd += ["--defect", d]
         return cmd + self.extra_args
 
-    def start(self, timeout: float = 10.0) -> "NodeProcess":
+    def start(self, timeout: float = 30.0) -> "NodeProcess":
         assert self.proc is None or self.proc.poll() is not None, "already running"
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(self.command(), stdout=log, stderr=log, stdin=subprocess.DEVNULL)
@@ -62,7 +62,7 @@ class NodeProcess:
         self.wait_ready(timeout)
         return self
 
-    def wait_ready(self, timeout: float = 10.0) -> None:
+    def wait_ready(self, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

@@ -103,7 +103,8 @@ def test_multi_document_transaction_and_repeated_writes(start_cluster) -> None:
             s.save_changes()
         for round_ in range(5):  # transfers: two documents per transaction
             with store.open_session() as s:
-                a, b = s.load(["accounts/0", "accounts/1"], Account).values()
+                pair = s.load(["accounts/0", "accounts/1"], Account)
+                a, b = pair["accounts/0"], pair["accounts/1"]
                 a.balance -= 10
                 b.balance += 10
                 s.save_changes()
