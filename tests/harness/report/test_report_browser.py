@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from unkindness.harness.report import write_report
-from unkindness.harness.report.synthetic import _events_from_ops, check_folder, register_ops, write_folder
+from unkindness.harness.report.synthetic import _events_from_ops, register_ops, write_folder
 
 browser = pytest.importorskip("browser")  # tests/harness/report/browser.py, on sys.path via pytest's rootdir handling
 
@@ -83,9 +83,13 @@ def test_blank_page_has_no_ink():
 
 
 def test_100k_ops_loads_under_5s_and_10mb(tmp_path):
-    ops, fault = register_ops(100_000, seed=5, processes=20, stale_read=False)
+    from unkindness.checkers.stats import check_stats
+
+    ops, fault = register_ops(100_000, seed=5, processes=10, stale_read=False)
     write_folder(tmp_path, "register", _events_from_ops(ops), fault, seed=5)
-    check_folder(tmp_path, ["stats"])
+    events = [json.loads(line) for line in (tmp_path / "history.jsonl").read_text().splitlines()]
+    (tmp_path / "results.json").write_text(json.dumps({"valid": True, "summary": "stats only",
+                                                       "results": {"stats": check_stats(events)}}))
     path = write_report(tmp_path)
     assert path.stat().st_size < 10_000_000
     page = _check_page(path, 0)
