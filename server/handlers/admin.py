@@ -133,6 +133,21 @@ async def revisions_config(request: web.Request) -> web.Response:
     return json_response({"RaftCommandIndex": index})
 
 
+async def revisions_conflicts_config(request: web.Request) -> web.Response:
+    """``ConfigureRevisionsForConflictsOperation``: stored as the database setting
+    ``revisions-for-conflicts`` for the revisions layer to read."""
+    db = database_of(request)
+    body = await read_json(request)
+    if not isinstance(body, dict):
+        raise bad_request("revisions-for-conflicts configuration must be a JSON object")
+
+    def write(txn) -> int:
+        txn.set_setting("revisions-for-conflicts", body)
+        return txn.id
+
+    return json_response({"RaftCommandIndex": await db.storage.write(write)})
+
+
 async def internal_put_record(request: web.Request) -> web.Response:
     node = node_of(request)
     record = await read_json(request)
@@ -160,5 +175,6 @@ def add_routes(app: web.Application) -> None:
     app.router.add_delete("/admin/databases", delete_database)
     app.router.add_get("/databases/{db}/admin/record", database_settings)
     app.router.add_post("/databases/{db}/admin/revisions/config", revisions_config)
+    app.router.add_post("/databases/{db}/admin/revisions/conflicts/config", revisions_conflicts_config)
     app.router.add_put("/_internal/cluster/database-record", internal_put_record)
     app.router.add_get("/_internal/cluster/database-records", internal_get_records)

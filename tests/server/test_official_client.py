@@ -201,3 +201,46 @@ def test_wait_for_replication_times_out_but_keeps_the_write(start_cluster) -> No
             assert s.load("accounts/w", Account).owner == "w"
     finally:
         store.close()
+
+
+def test_wait_for_replication_succeeds_on_three_nodes_and_every_node_serves_the_write(start_cluster) -> None:
+    from datetime import timedelta
+    cluster = start_cluster(3)
+    cluster.create_database("r3", replication_factor=3)
+    with cluster.store("r3") as store:
+        for i in range(3):  # round-robin: each save lands on a different node
+            with store.open_session() as s:
+                s.advanced.wait_for_replication_after_save_changes(
+                    lambda o: o.number_of_replicas(2).with_timeout(timedelta(seconds=20)).throw_on_timeout(True))
+                s.store(Account(f"r{i}", i), f"accounts/r{i}")
+                s.save_changes()
+    for url in cluster.urls:  # acknowledged by 2 replicas: present everywhere now
+        ids = {d["@metadata"]["@id"] for d in requests.get(f"{url}/databases/r3/docs", timeout=5).json()["Results"]}
+        assert ids == {"accounts/r0", "accounts/r1", "accounts/r2"}, url
+
+
+def test_revisions_configuration_endpoint(start_cluster) -> None:
+    from ravendb.documents.operations.revisions import (
+        ConfigureRevisionsOperation, RevisionsCollectionConfiguration, RevisionsConfiguration)
+    cluster = start_cluster(1)
+    cluster.create_database("rev", 1)
+    with cluster.store("rev") as store:
+        config = RevisionsConfiguration(default_config=RevisionsCollectionConfiguration(disabled=False))
+        result = store.maintenance.send(ConfigureRevisionsOperation(config))
+        assert result.raft_command_index > 0
+        with store.open_session() as s:
+            s.store(Account("v1", 1), "accounts/v")
+            s.save_changes()
+        with store.open_session() as s:
+            s.load("accounts/v", Account).balance = 2
+            s.save_changes()
+    r = requests.get(f"{cluster.urls[0]}/databases/rev/docs", params={"id": "accounts/v"}, timeout=5).json()
+    assert r["Results"][0]["balance"] == 2
+    node = cluster.nodes[0]
+    node.stop()
+    import sqlite3
+    with sqlite3.connect(node.data_dir / "databases" / "rev.sqlite") as conn:
+        # two local writes, two revisions, each stored in the transaction of its write
+        rows = conn.execute("SELECT r.txn, d.txn FROM revisions r LEFT JOIN documents d "
+                            "ON d.lower_id = r.lower_id ORDER BY r.etag").fetchall()
+    assert len(rows) == 2 and rows[1][0] == rows[1][1]
