@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from repl_helpers import bulk, caught_up, delete, eventually, get, progress, put, state
@@ -34,3 +36,28 @@ def test_three_nodes_converge_after_writes_on_all_nodes(start_cluster) -> None:
     assert state(a, "db", "users/C-4")[1] == {"writer": "C", "j": 4}
     cvs = {progress(n, "db")["ChangeVector"] for n in cluster.nodes}
     assert len(cvs) == 1, cvs  # every database has seen the same history
+    official_client_waits_for_replicas(cluster)
+
+
+def official_client_waits_for_replicas(cluster) -> None:
+    """The official client's wait_for_replication_after_save_changes, against the same group."""
+    a, b, c = cluster.nodes
+
+    def save(store, doc_id: str, replicas: int) -> None:
+        with store.open_session() as session:
+            session.advanced.wait_for_replication_after_save_changes(
+                lambda o: o.number_of_replicas(replicas).with_timeout(timedelta(seconds=2)).throw_on_timeout(True))
+            session.store({"v": doc_id}, doc_id)
+            session.save_changes()
+
+    with cluster.store("db", urls=[a.url]) as store:
+        store.conventions.disable_topology_updates = True  # every request to A
+        save(store, "w/1", 2)
+        # acknowledged after two replicas accepted it: both have it without any waiting
+        assert [state(n, "db", "w/1")[0] for n in (b, c)] == [200, 200]
+        c.kill()
+        save(store, "w/2", 1)  # B alone can still confirm
+        with pytest.raises(Exception) as err:
+            save(store, "w/3", 2)  # C is down: times out, the client raises
+        assert "replica" in str(err.value).lower() or "timeout" in type(err.value).__name__.lower()
+    assert state(b, "db", "w/3")[0] == 200  # the write itself was not rolled back
