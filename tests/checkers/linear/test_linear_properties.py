@@ -19,7 +19,7 @@ MODEL_SPECS = [
     ("cmpxchg", SPECS["cmpxchg"]()),
 ]
 IDS = [f"{m}-{'|'.join(f'{k}={v}' for k, v in s.options.items())}" if s.options else m for m, s in MODEL_SPECS]
-SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -32,7 +32,7 @@ def run(model: str, spec: Spec, history: list[dict]) -> dict:
 @SETTINGS
 @given(data=st.data())
 def test_histories_of_a_sequential_object_are_accepted(model, spec, data):
-    history = data.draw(simulate(spec, max_ops=30, max_procs=5))
+    history = data.draw(simulate(spec, max_ops=20, max_procs=5))
     r = run(model, spec, history)
     assert r["valid"] is True, r.get("explanation")
 
@@ -42,7 +42,7 @@ def test_histories_of_a_sequential_object_are_accepted(model, spec, data):
 @SETTINGS
 @given(data=st.data())
 def test_one_impossible_read_is_rejected(model, spec, data):
-    history = data.draw(simulate(spec, max_ops=30, max_procs=5))
+    history = data.draw(simulate(spec, max_ops=20, max_procs=5))
     reads = [e for e in history if e["type"] == "ok" and spec.mutate(
         {"f": e["f"], "inv": e["value"], "out": e["value"]}) is not None]
     assume(reads)
@@ -54,7 +54,7 @@ def test_one_impossible_read_is_rejected(model, spec, data):
 
 
 @pytest.mark.parametrize("model,spec", MODEL_SPECS, ids=IDS)
-@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=100, deadline=None, suppress_health_check=list(HealthCheck))
 @given(data=st.data())
 def test_small_histories_agree_with_brute_force(model, spec, data):
     history = data.draw(simulate(spec, max_ops=8, max_procs=4))
@@ -65,7 +65,7 @@ def test_small_histories_agree_with_brute_force(model, spec, data):
 
 
 @pytest.mark.parametrize("observes", [True, False])
-@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
 @given(data=st.data())
 def test_arbitrary_cas_register_histories_agree_with_brute_force(observes, data):
     """Stresses the reductions (unobserved values, dropped info writes, failed cas)."""
