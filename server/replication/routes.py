@@ -85,6 +85,10 @@ async def receive(request: web.Request) -> web.WebSocketResponse:
             await ws.send_json(protocol.error(str(e)))
     except (asyncio.TimeoutError, ConnectionError):
         pass
+    except Exception as e:  # noqa: BLE001 - tell the source, keep the node up; it will retry
+        node.log.error("replication batch failed", database=name, source=source, error=repr(e))
+        if not ws.closed:
+            await ws.send_json(protocol.error(f"batch failed on node {node.tag}: {e!r}"))
     finally:
         if not ws.closed:
             await ws.close()

@@ -73,6 +73,9 @@ class Sender:
                 if self.connected or self.last_error != repr(e):
                     self._log("replication connection failed", error=repr(e))
                 self.last_error = repr(e)
+            except Exception as e:  # noqa: BLE001 - a bug or a closing database must not end the sender
+                self._log("replication sender error", error=repr(e), level="error")
+                self.last_error = repr(e)
             self.connected = False
             self.wake.clear()
             try:
@@ -134,6 +137,6 @@ class Sender:
             self.on_progress()
         return last
 
-    def _log(self, msg: str, **fields: Any) -> None:
+    def _log(self, msg: str, level: str = "info", **fields: Any) -> None:
         if self.log is not None:
-            self.log.info(msg, database=self.db.name, destination=self.dest_tag, **fields)
+            getattr(self.log, level)(msg, database=self.db.name, destination=self.dest_tag, **fields)
