@@ -55,6 +55,14 @@ class Budget:
         if self.deadline is not None and time.monotonic() > self.deadline:
             raise OutOfBudget(f"time limit of {self.time_limit:g} s reached")
 
+    def reserve(self, nbytes: int, what: str) -> None:
+        """Refuses a fixed allocation (e.g. the real-time masks) beyond the memory budget."""
+        if self.memory_limit is not None and nbytes > self.memory_limit:
+            raise OutOfBudget(
+                f"memory limit of {self.memory_limit_mb:g} MB reached ({what} alone would take about "
+                f"{nbytes / 1048576:.1f} MB)"
+            )
+
     def finished_partition(self, explored: int) -> None:
         self.keys_done += 1
         self.explored_done += explored

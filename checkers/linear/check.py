@@ -61,13 +61,15 @@ def check(history: list[dict], model: str | Model, *, init: Any = None, time_lim
     verdict: Any = True
     # Small partitions first: more of them finish if the budget runs out.
     for key in sorted(compiled, key=lambda k: len(compiled[k])):
+        steps, init_k = m.reduce(compiled[key], init_state)
         try:
             budget.before_partition()
+            n = len(steps)
+            budget.reserve(n * (n // 8 + 40), f"the real-time masks of {n} operations")
         except OutOfBudget as e:
             verdict = "unknown"
             result.update(reason=str(e), key=None if key is None else thaw(key))
             break
-        steps, init_k = m.reduce(compiled[key], init_state)
         search = Search(steps, [m.fn(s) for s in steps], init_k)
         outcome = search.run(budget.tick)
         budget.finished_partition(outcome.explored)

@@ -57,3 +57,16 @@ def test_progress_is_reported_with_counts():
 def test_bad_budgets_are_refused_clearly(bad):
     with pytest.raises(ValueError, match="time_limit must be a positive number"):
         check(explosive(2), "register", time_limit=bad)
+
+
+def test_a_partition_too_large_for_the_memory_budget_is_refused_before_searching():
+    h = []
+    for i in range(3000):
+        h += [{"process": 0, "type": "invoke", "f": "write", "value": i},
+              {"process": 0, "type": "ok", "f": "write", "value": i}]
+    h.append({"process": 1, "type": "invoke", "f": "read", "value": None})
+    h.append({"process": 1, "type": "ok", "f": "read", "value": 2999})
+    h = [dict(e, index=i, time=i) for i, e in enumerate(h)]
+    r = check(h, "register", memory_limit_mb=0.5)
+    assert r["valid"] == "unknown" and "real-time masks of" in r["reason"]
+    assert check(h, "register", memory_limit_mb=50)["valid"] is True
