@@ -18,7 +18,8 @@ import aiohttp
 from . import protocol
 from .protocol import ProtocolError
 
-ACK_TIMEOUT_S = 10.0
+ACK_TIMEOUT_S = 30.0  # a dead or partitioned peer is noticed sooner by the 5 s websocket heartbeat
+CONNECT_TIMEOUT_S = 2.0  # a partition drops SYNs silently: never hang in connect for the kernel's minutes
 IDLE_WAKE_S = 1.0
 BACKOFF_MIN_S = 0.05
 BACKOFF_MAX_S = 1.0
@@ -95,9 +96,12 @@ class Sender:
     async def _connection(self) -> None:
         url = f"{self.dest_url}/databases/{self.db.name}/replication"
         storage = self.db.storage
-        async with self.session.ws_connect(url, heartbeat=5.0, max_msg_size=0,
-                                           timeout=aiohttp.ClientWSTimeout(ws_close=2.0)) as ws:
-            await ws.send_json(protocol.hello(self.db.name, self.tag, storage.database_id))
+        connect = asyncio.wait_for(self.session.ws_connect(url, heartbeat=5.0, max_msg_size=0,
+                                                           timeout=aiohttp.ClientWSTimeout(ws_close=2.0)),
+                                   CONNECT_TIMEOUT_S)
+        async with await connect as ws:
+            await asyncio.wait_for(ws.send_json(protocol.hello(self.db.name, self.tag, storage.database_id)),
+                                   ACK_TIMEOUT_S)
             ack = await self._receive(ws, "HelloAck")
             cursor = protocol.int_field(ack, "LastAcceptedEtag")
             self.acked_etag = cursor
@@ -129,7 +133,7 @@ class Sender:
             chunks = [[]]  # nothing left to send, but the cursor must still move past `last`
         for i, chunk in enumerate(chunks):
             batch_last = last if i == len(chunks) - 1 else chunk[-1].etag
-            await ws.send_json(protocol.batch(chunk, batch_last))
+            await asyncio.wait_for(ws.send_json(protocol.batch(chunk, batch_last)), ACK_TIMEOUT_S)
             self.batches_sent += 1
             ack = await self._receive(ws, "Ack")
             self.acked_etag = max(self.acked_etag, protocol.int_field(ack, "LastAcceptedEtag"))
