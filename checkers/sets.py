@@ -37,6 +37,7 @@ attempted, gives ``"unknown"``.
 
 from __future__ import annotations
 
+import heapq
 from typing import Any, Collection, Iterable
 
 from .history import HistoryError
@@ -44,7 +45,7 @@ from .stats import gc_paused, make_op, scan_ops
 
 MAX_LISTED = 1000  # lost / unexpected elements described in full
 MAX_STALE_LISTED = 100
-_RANK = {"fail": 0, "info": 1, "ok": 2}
+_RANK = {"fail": 0, "info": 1, "ok": 2}  # which add of an element decides its class
 QUANTILES = (0.0, 0.5, 0.95, 0.99, 1.0)
 
 
@@ -83,35 +84,33 @@ def check_set(history: Iterable[dict], *, nodes: Collection | None = None) -> di
     "latency": {"stable_ms": {quantile: ms}, "lost_ms": {...}}, "truncated":
     {list: bool}}``. Times are ns since the run started.
     """
-    adds: dict[Any, list] = {}  # element -> [rank, raw op, ack time or None]
+    adds: dict[Any, tuple] = {}  # element -> the raw add op that decides its rank (ok > info > fail)
+    acks: dict[Any, Any] = {}  # element -> earliest ok completion time of its adds
     reads: list[tuple] = []  # (invoke time, completion time, element set, raw op)
     finals: dict[Any, int] = {}  # node -> index into reads of its last ok final-read
     final_tried: set = set()
+    prev_value: Any = None
+    prev_set: set = set()
 
     for raw in scan_ops(history, ("add", "read", "final-read")):
         f, typ, ipos, iev, cpos, cev = raw
         if f == "add":
             e = iev.get("value")
-            rank = _RANK[typ]
             try:
-                rec = adds.get(e)
+                prev = adds.get(e)
             except TypeError:
                 raise HistoryError(
                     f"event {iev.get('index', ipos)}: a set element must be a number or string, got {e!r}"
                 ) from None
-            ack = None
-            if rank == 2:
+            if prev is None or _RANK[typ] > _RANK[prev[1]]:
+                adds[e] = raw
+            if typ == "ok":
                 ack = cev.get("time")
                 if ack is None:
                     ack = cpos
-            if rec is None:
-                adds[e] = [rank, raw, ack]
-            else:
-                if rank > rec[0]:
-                    rec[0] = rank
-                    rec[1] = raw
-                if ack is not None and (rec[2] is None or ack < rec[2]):
-                    rec[2] = ack
+                old = acks.get(e)
+                if old is None or ack < old:
+                    acks[e] = ack
             continue
         if f == "final-read":
             node = cev.get("node") if cev is not None else None
@@ -126,16 +125,22 @@ def check_set(history: Iterable[dict], *, nodes: Collection | None = None) -> di
             final_tried.add(node)
         if typ != "ok":
             continue
-        where = f"event {cev.get('index', cpos)} ({f})"
-        s = _read_set(cev.get("value"), where)
+        value = cev.get("value")
+        if value is not prev_value and value != prev_value:  # final reads usually repeat: share the set
+            prev_set = _read_set(value, f"event {cev.get('index', cpos)} ({f})")
+            prev_value = value
         ti = iev.get("time")
         tc = cev.get("time")
-        reads.append((ipos if ti is None else ti, cpos if tc is None else tc, s, raw))
+        reads.append((ipos if ti is None else ti, cpos if tc is None else tc, prev_set, raw))
         if f == "final-read":
             finals[node] = len(reads) - 1
 
-    attempted = sum(1 for rec in adds.values() if rec[0] >= 1)
-    acknowledged = sum(1 for rec in adds.values() if rec[0] == 2)
+    not_acked = adds.keys() - acks.keys()
+    failed_only = {e for e in not_acked if adds[e][1] == "fail"}
+    info_only = not_acked - failed_only
+    acked = acks.keys()
+    attempted = len(adds) - len(failed_only)
+    acknowledged = len(acks)
     expected_nodes = set(final_tried) | (set(nodes) if nodes is not None else set())
     missing_nodes = sorted((_node_name(n) for n in expected_nodes if n not in finals))
     base: dict[str, Any] = {
@@ -151,126 +156,141 @@ def check_set(history: Iterable[dict], *, nodes: Collection | None = None) -> di
         }
 
     final_sets = [reads[k][2] for k in finals.values()]
-    union = set().union(*final_sets)
-    inter = set.intersection(*final_sets)
+    if all(fs is final_sets[0] or fs == final_sets[0] for fs in final_sets):
+        union = inter = final_sets[0]
+    else:
+        union = set().union(*final_sets)
+        inter = set.intersection(*final_sets)
 
     # First sight (by completion) and last sight (by invocation): set differences keep it in C.
+    # A set object shared by several reads (equal values) adds nothing the second time.
     first_seen: dict[Any, int] = {}
     seen: set = set()
+    done: set = set()
     for k in sorted(range(len(reads)), key=lambda k: reads[k][1]):
-        new = reads[k][2] - seen
+        rs = reads[k][2]
+        if id(rs) in done:
+            continue
+        done.add(id(rs))
+        new = rs - seen
         if new:
             first_seen.update(dict.fromkeys(new, k))
             seen |= new
     by_invoke_desc = sorted(range(len(reads)), key=lambda k: reads[k][0], reverse=True)
     last_seen: dict[Any, int] = {}
     seen2: set = set()
+    done.clear()
     for k in by_invoke_desc:
-        new = reads[k][2] - seen2
+        rs = reads[k][2]
+        if id(rs) in done:
+            continue
+        done.add(id(rs))
+        new = rs - seen2
         if new:
             last_seen.update(dict.fromkeys(new, k))
             seen2 |= new
 
-    known: dict[Any, Any] = {e: reads[k][1] for e, k in first_seen.items()}
-    for e, rec in adds.items():
-        ack = rec[2]
-        if ack is not None:
-            kt = known.get(e)
-            if kt is None or ack < kt:
-                known[e] = ack
+    def known(e: Any) -> Any:
+        """When e was known to exist: its first ack or the completion of the first read that saw it."""
+        k = first_seen.get(e)
+        ack = acks.get(e)
+        if k is None:
+            return ack
+        return reads[k][1] if ack is None or reads[k][1] < ack else ack
 
     # The latest read that missed each element: walking reads from the latest
     # invocation back, an element stays open only while every read contains it,
     # so each read costs at most the size of the read after it.
     last_missed: dict[Any, int] = {}
-    open_ = set(known)
+    acks_get, first_get = acks.get, first_seen.get
+    open_ = seen | acked
+    prev_rs = None
     for k in by_invoke_desc:
         if not open_:
             break
-        t_inv, _, s, _ = reads[k]
-        absent = open_ - s
+        t_inv, _, rs, _ = reads[k]
+        if rs is prev_rs:
+            continue  # open_ is already a subset of it
+        prev_rs = rs
+        absent = open_ - rs
         if absent:
-            for e in absent:
-                if known[e] < t_inv:
+            for e in absent:  # known(e) < t_inv, inlined: this loop meets every element once
+                ack = acks_get(e)
+                if ack is not None and ack < t_inv:
                     last_missed[e] = k
-            open_ &= s
+                    continue
+                k_first = first_get(e)
+                if k_first is not None and reads[k_first][1] < t_inv:
+                    last_missed[e] = k
+            open_ &= rs
 
-    counts = dict.fromkeys(("ok", "lost", "unexpected", "recovered", "stale", "not_added", "failed"), 0)
-    lost: list[dict] = []
-    unexpected: list[dict] = []
-    stale: list[dict] = []
-    recovered: list = []
-    stable_ns: list = []
-    lost_ns: list = []
-    truncated = {"lost": False, "unexpected": False, "stale": False, "recovered": False}
+    # Classes by set algebra (see the module docstring); only anomalies are walked in Python.
+    attempted_set = adds.keys() - failed_only
+    unexpected_set = (seen - adds.keys()) | (failed_only & seen)
+    lost_set = (acked | (info_only & seen)) - union
+    good = (attempted_set & inter) - last_missed.keys()
+    stale_set = (attempted_set & union) - good
+    recovered_set = good & info_only
+    counts = {
+        "ok": len(good) - len(recovered_set),
+        "lost": len(lost_set),
+        "unexpected": len(unexpected_set),
+        "recovered": len(recovered_set),
+        "stale": len(stale_set),
+        "not_added": len(info_only - seen),
+        "failed": len(failed_only - seen),
+    }
     final_nodes = list(finals.items())
 
     def read_op(k: int) -> dict:
         return make_op(reads[k][3]).to_dict()
 
-    for e, rec in adds.items():
-        rank = rec[0]
-        if rank == 0:
-            if e in seen:
-                counts["unexpected"] += 1
-                if len(unexpected) < MAX_LISTED:
-                    k = first_seen[e]
-                    unexpected.append({"element": e, "first_seen_at": reads[k][1], "read": read_op(k),
-                                       "add_failed": True, "op": make_op(rec[1]).to_dict()})
-                else:
-                    truncated["unexpected"] = True
-            else:
-                counts["failed"] += 1
-        elif e in union:
-            k_missed = last_missed.get(e)
-            if k_missed is not None or e not in inter:
-                counts["stale"] += 1
-                if len(stale) < MAX_STALE_LISTED:
-                    stale.append({
-                        "element": e,
-                        "missing_on": sorted(_node_name(n) for n, k in final_nodes if e not in reads[k][2]),
-                        "missed_by": None if k_missed is None else read_op(k_missed),
-                    })
-                else:
-                    truncated["stale"] = True
-                if e in inter:
-                    stable_ns.append(reads[k_missed][0] - known[e])
-            else:
-                if rank == 2:
-                    counts["ok"] += 1
-                else:
-                    counts["recovered"] += 1
-                    if len(recovered) < MAX_LISTED:
-                        recovered.append(e)
-                    else:
-                        truncated["recovered"] = True
-                stable_ns.append(0)
-        elif rank == 2 or e in seen:
-            counts["lost"] += 1
-            k_last = last_seen.get(e)
-            latency = None if k_last is None else max(0, reads[k_last][0] - known[e])
-            if latency is not None:
-                lost_ns.append(latency)
-            if len(lost) < MAX_LISTED:
-                lost.append({
-                    "element": e,
-                    "op": make_op(rec[1]).to_dict(),
-                    "known_at": known[e],
-                    "last_seen_at": None if k_last is None else reads[k_last][0],
-                    "lost_latency_ms": None if latency is None else round(latency / 1e6, 3),
-                })
-            else:
-                truncated["lost"] = True
-        else:
-            counts["not_added"] += 1
-    for e in seen.difference(adds):
-        counts["unexpected"] += 1
-        if len(unexpected) < MAX_LISTED:
-            k = first_seen[e]
-            unexpected.append({"element": e, "first_seen_at": reads[k][1], "read": read_op(k),
-                               "add_failed": False, "op": None})
-        else:
-            truncated["unexpected"] = True
+    def add_order(e: Any) -> int:
+        return adds[e][2]
+
+    lost_ns: list = []
+    for e in lost_set:
+        k_last = last_seen.get(e)
+        if k_last is not None:
+            lost_ns.append(max(0, reads[k_last][0] - known(e)))
+    lost = []
+    for e in heapq.nsmallest(MAX_LISTED, lost_set, key=add_order):
+        k_last = last_seen.get(e)
+        latency = None if k_last is None else max(0, reads[k_last][0] - known(e))
+        lost.append({
+            "element": e,
+            "op": make_op(adds[e]).to_dict(),
+            "known_at": known(e),
+            "last_seen_at": None if k_last is None else reads[k_last][0],
+            "lost_latency_ms": None if latency is None else round(latency / 1e6, 3),
+        })
+    unexpected = []
+    for e in heapq.nsmallest(MAX_LISTED, unexpected_set, key=lambda e: first_seen[e]):
+        k = first_seen[e]
+        failed_add = adds.get(e)
+        unexpected.append({
+            "element": e, "first_seen_at": reads[k][1], "read": read_op(k),
+            "add_failed": failed_add is not None,
+            "op": None if failed_add is None else make_op(failed_add).to_dict(),
+        })
+    stable_ns = [0] * len(good)
+    for e in stale_set & inter:
+        stable_ns.append(reads[last_missed[e]][0] - known(e))
+    stale = []
+    for e in heapq.nsmallest(MAX_STALE_LISTED, stale_set, key=add_order):
+        k_missed = last_missed.get(e)
+        stale.append({
+            "element": e,
+            "missing_on": sorted(_node_name(n) for n, k in final_nodes if e not in reads[k][2]),
+            "missed_by": None if k_missed is None else read_op(k_missed),
+        })
+    recovered = [e for e in heapq.nsmallest(MAX_LISTED, recovered_set, key=add_order)]
+    truncated = {
+        "lost": len(lost_set) > len(lost),
+        "unexpected": len(unexpected_set) > len(unexpected),
+        "stale": len(stale_set) > len(stale),
+        "recovered": len(recovered_set) > len(recovered),
+    }
 
     result: dict[str, Any] = {
         "valid": True,
