@@ -28,7 +28,7 @@ from .history import HistoryError
 from .stats import gc_paused, event_time, make_op, scan_ops
 
 MAX_POINTS = 2000  # totals-over-time points kept for drawing
-MAX_BAD_POINTS = 1000  # bad reads always kept among them, up to this many
+MAX_BAD_POINTS = 1000  # bad reads always kept among them; beyond this many, evenly spaced ones
 MAX_BAD_DETAILS = 20  # bad reads described in full
 
 KINDS = ("wrong-total", "negative", "missing-accounts", "unexpected-accounts")
@@ -63,7 +63,9 @@ def _downsample(times: list, totals: list, oks: list[bool]) -> tuple[list[list],
     n = len(times)
     if n <= MAX_POINTS:
         return [[times[i], totals[i], oks[i]] for i in range(n)], False
-    bad = [i for i in range(n) if not oks[i]][:MAX_BAD_POINTS]
+    bad = [i for i in range(n) if not oks[i]]
+    if len(bad) > MAX_BAD_POINTS:  # spread evenly over the run, the first bad read always kept
+        bad = bad[:: -(-len(bad) // MAX_BAD_POINTS)]
     room = MAX_POINTS - len(bad)
     good_count = n - oks.count(False)
     stride = max(1, -(-good_count // room))  # ceil

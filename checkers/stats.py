@@ -115,7 +115,11 @@ def event_time(ev: dict, pos: int) -> int:
 
 
 def make_op(raw: RawOp) -> Op:
-    """The ``Op`` that ``history.pair`` would build for one raw operation."""
+    """The ``Op`` that ``history.pair`` would build for one raw operation.
+
+    Its ``id`` is the invoke's position in the history (pair numbers ops
+    instead); ``to_dict()``, which evidence uses, is identical.
+    """
     f, typ, ipos, iev, cpos, cev = raw
     op = Op(
         id=ipos, process=iev.get("process"), f=f, invoke_value=iev.get("value"),
@@ -143,7 +147,7 @@ def check_stats(history: Iterable[dict]) -> dict:
 
     Result: ``{"valid", "count", "ok_count", "fail_count", "info_count",
     "ok_fraction", "by_f": {f: {"count", "ok", "fail", "info", "ok_fraction"}},
-    "never_ok": [f, ...], "nemesis_count", "summary"[, "explanation"]}``.
+    "never_ok": [f, ...], "nemesis_events", "summary"[, "explanation"]}``.
     A history with no client operations is ``"unknown"``.
     """
     by_f: dict[str, list[int]] = {}
@@ -175,7 +179,7 @@ def check_stats(history: Iterable[dict]) -> dict:
         "ok_fraction": round(oks / total, 6) if total else None,
         "by_f": out_by_f,
         "never_ok": never_ok,
-        "nemesis_count": nemesis,
+        "nemesis_events": nemesis,
     }
     if total == 0:
         result["valid"] = "unknown"

@@ -209,3 +209,15 @@ def test_property_true_reads_pass_and_one_perturbed_read_fails(run):
     assert r2["bad_read_count"] == 1
     assert r2["first_bad_read"]["op"]["complete_index"] == victim
     assert r2["first_bad_read"]["delta"] == sum(v for v in value.values()) - total
+
+
+def test_many_bad_reads_are_spread_over_the_run_in_the_drawing():
+    h = H()
+    for i in range(6000):
+        h.read({"a": 10, "b": 20} if i % 2 else {"a": 10, "b": 25})
+    r = check_bank(h.events, accounts=["a", "b"], total=30)
+    bad_points = [p for p in r["totals"] if not p[2]]
+    assert len(r["totals"]) <= MAX_POINTS and 900 <= len(bad_points) <= 1000
+    assert bad_points[0] == [5, 35, False]  # the first bad read is always drawn
+    assert bad_points[-1][0] > 10 * 5000  # and the last ones too, not just the start
+    assert r["bad_read_count"] == 3000 and len(r["bad_reads"]) == 20

@@ -24,7 +24,7 @@ def test_counts_per_f_and_type_and_accepts_when_every_f_succeeded():
         "read": {"count": 1, "ok": 1, "fail": 0, "info": 0, "ok_fraction": 1.0},
     }
     assert (r["count"], r["ok_count"], r["fail_count"], r["info_count"]) == (4, 2, 1, 1)
-    assert r["ok_fraction"] == 0.5 and r["never_ok"] == [] and r["nemesis_count"] == 1
+    assert r["ok_fraction"] == 0.5 and r["never_ok"] == [] and r["nemesis_events"] == 1
 
 
 def test_rejects_when_some_f_never_succeeded_and_names_it():
