@@ -13,4 +13,4 @@ for sub in SUBPACKAGES:
     packages.append(f"unkindness.{sub}")
     packages += [f"unkindness.{sub}.{p}" for p in find_packages(sub)]
 
-setup(packages=packages, package_data={"unkindness.harness": ["assets/*"]})
+setup(packages=packages, package_data={"unkindness.harness.report": ["assets/*"]})

@@ -128,6 +128,8 @@ def _print_result(result: dict, names: list[str]) -> None:
                 click.echo(f"      {line}")
         if r.get("valid") == "unknown" and r.get("reason"):
             click.echo(f"      why unknown: {r['reason']}")
+    if result.get("note"):
+        click.echo(f"  note: {result['note']}")
 
 
 @cli.command()
@@ -143,8 +145,11 @@ def _print_result(result: dict, names: list[str]) -> None:
 @click.option("--consistency-model", help="For list-append: the model to check against (default strict-serializable).")
 @click.option("--json", "as_json", is_flag=True, help="Print the whole result as JSON on stdout.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress on stderr.")
+@click.option("--write/--no-write", default=True, show_default=True,
+              help="For a results folder: rewrite its results.json, report.html and junit.xml.")
 def check(path: Path, model: str | None, checkers: tuple[str, ...], init_json: str | None,
-          time_limit: float | None, consistency_model: str | None, as_json: bool, quiet: bool) -> None:
+          time_limit: float | None, consistency_model: str | None, as_json: bool, quiet: bool,
+          write: bool) -> None:
     """Check a history again: a JSON-lines history, a Jepsen history.edn, or a results folder.
 
     \b
@@ -197,12 +202,25 @@ def check(path: Path, model: str | None, checkers: tuple[str, ...], init_json: s
         msg = loaded.locate(e) if hasattr(e, "index") else f"{hist_path}: {e}"
         raise BadInput(msg) from None
     progress.done()
+    if test:
+        note = workloads.note_for(test, result)
+        if note:
+            result["note"] = note
 
     if as_json:
         click.echo(json.dumps(result, indent=2, default=str))
     else:
         click.echo(f"{hist_path} ({loaded.format}, {_counts(events)})")
         _print_result(result, names)
+    if test is not None and write:
+        from unkindness.harness.report import write_junit, write_report
+
+        run_dir = hist_path.parent
+        (run_dir / "results.json").write_text(json.dumps(result, indent=2, default=str) + "\n")
+        report = write_report(run_dir)
+        write_junit(run_dir)
+        if not as_json:
+            click.echo(f"wrote {run_dir / 'results.json'}, {report} and junit.xml")
     sys.exit(verdict_exit(result.get("valid")))
 
 
@@ -392,6 +410,24 @@ def down(run_ids: tuple[str, ...]) -> None:
     missing = set(run_ids) - {p.stem for p in journals()}
     if missing or not found:
         raise BadInput(f"no running cluster {', '.join(sorted(missing))}" if missing else "no cluster started by harness up is running")
+
+
+@cli.command()
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--bind", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--results-dir", default="results", show_default=True,
+              type=click.Path(file_okay=False, path_type=Path))
+def serve(port: int, bind: str, results_dir: Path) -> None:
+    """Browse results/: the index of runs and each run's report (rendered on demand)."""
+    from unkindness.harness.report import serve as do_serve
+
+    if not results_dir.is_dir():
+        raise BadInput(f"{results_dir}: no such folder (run harness test first, or pass --results-dir)")
+    click.echo(f"serving {results_dir.resolve()} at http://{bind}:{port}/  (Ctrl-C stops)", err=True)
+    try:
+        do_serve(results_dir, port=port, bind=bind)
+    except OSError as e:
+        raise BadInput(f"cannot listen on {bind}:{port}: {e.strerror}") from None
 
 
 @cli.command()

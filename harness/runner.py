@@ -281,7 +281,19 @@ def run_test(cfg: TestConfig, out: Callable[[str], None] = print) -> RunOutcome:
     result = check_run(run_dir, cfg, workload)
     counts = dict(recorder.counts) if recorder else {}
     _update_test_json(run_dir, {"duration_s": round(duration, 3), "interrupted": interrupted, "counts": counts})
+    write_outputs(run_dir, cfg.results_dir, out)
     return RunOutcome(run_dir, result, counts, interrupted)
+
+
+def write_outputs(run_dir: Path, results_dir: Path, out: Callable[[str], None]) -> None:
+    """report.html and junit.xml for the run, and the regenerated results/index.html."""
+    from unkindness.harness.report import write_index, write_junit, write_report
+
+    t0 = time.monotonic()
+    write_report(run_dir)
+    write_junit(run_dir)
+    write_index(results_dir)
+    out(f"report written in {time.monotonic() - t0:.1f} s")
 
 
 def _update_test_json(run_dir: Path, fields: dict) -> None:
@@ -300,22 +312,9 @@ def check_run(run_dir: Path, cfg: TestConfig, workload: Any) -> dict:
         events = load(hist).events
         opts = checking.CheckOptions(extra=workload.checker_options())
         result = checking.run_checkers(events, list(workload.CHECKERS), opts)
-        note = expected_anomaly_note(cfg, result)
+        test = json.loads((run_dir / "test.json").read_text()) if (run_dir / "test.json").exists() else {}
+        note = workloads.note_for(test, result)
         if note:
             result["note"] = note
     (run_dir / "results.json").write_text(json.dumps(result, indent=2, default=str) + "\n")
     return result
-
-
-def expected_anomaly_note(cfg: TestConfig, result: dict) -> str | None:
-    """Says in words when an anomaly is the AP database layer behaving as documented."""
-    bank = result.get("results", {}).get("bank")
-    if (cfg.workload == "bank" and cfg.txn_mode == "single-node" and bank and bank.get("valid") is False
-            and not cfg.defects):
-        return ("Expected for this configuration: bank transfers here are single-node transactions on a "
-                "multi-master database layer. Two nodes accept concurrent transfers touching the same accounts "
-                "(all the more under a partition, when they cannot see each other's writes); replication then "
-                "resolves each account document on its own (latest write wins), so money is created or "
-                "destroyed. This is the AP layer behaving as the RavenDB texts document, not a server bug. "
-                "Use --txn-mode cluster-wide for transfers that must keep the total.")
-    return None

@@ -32,3 +32,12 @@ def checkers_for(name: str) -> tuple[list[str], str | None] | None:
         w = get(name)
         return list(w.CHECKERS), getattr(w, "MODEL", None)
     return _PLANNED.get(name)
+
+
+def note_for(test: dict, result: dict) -> str | None:
+    """Words for a verdict that is the documented behaviour of this configuration, if any."""
+    name = str(test.get("workload"))
+    if name not in WORKLOADS:
+        return None
+    note = getattr(get(name), "expected_note", None)
+    return note(test, result) if note else None

@@ -67,14 +67,16 @@ def _verdict_html(rd: RunData) -> str:
         f"<a href='#checker-{esc(n)}' class='badge v-{evidence.verdict_class(r.get('valid') if isinstance(r, dict) else None)}'>"
         f"{esc(n)}: {esc(evidence.verdict_word(r.get('valid') if isinstance(r, dict) else None))}</a>"
         for n, r in results.items())
+    note = (rd.results or {}).get("note")
+    note_html = (f"<div class='note' id='verdict-note'><b>Read this first.</b> {esc(note)}</div>" if note else "")
     return (f"<div class='verdict v-{evidence.verdict_class(v)}' id='verdict' data-verdict='{esc(evidence.verdict_word(v))}'>"
             f"<div class='word'>{esc(evidence.verdict_word(v)).upper()}</div><div>{esc(summary)}</div>"
-            f"<div>{esc(meaning)}</div></div><p>{chips}</p>")
+            f"<div>{esc(meaning)}</div></div>{note_html}<p>{chips}</p>")
 
 
 def _test_html(rd: RunData) -> str:
     t = rd.test
-    cmd = t.get("command")
+    cmd = t.get("reproduce") or t.get("command")  # the exact command, seed included
     if isinstance(cmd, list):
         cmd = " ".join(map(str, cmd))
     cmd_html = (f"<pre class='cmd'>{esc(cmd)}</pre>" if cmd else

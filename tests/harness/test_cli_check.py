@@ -119,3 +119,30 @@ def test_bad_input_exits_254_with_one_line_and_no_traceback(tmp_path, args, mess
     assert cp.returncode == 254, (cp.stdout, cp.stderr)
     assert message in cp.stderr and "Traceback" not in cp.stderr
     assert len(cp.stderr.strip().splitlines()) == 1
+
+
+def test_serve_refuses_a_missing_results_folder(tmp_path):
+    cp = harness("serve", "--results-dir", tmp_path / "nope", "--port", "0")
+    assert cp.returncode == 254 and "no such folder" in cp.stderr
+
+
+def test_serve_answers_with_the_index(tmp_path):
+    import time
+    import urllib.request
+
+    (tmp_path / "results").mkdir()
+    proc = subprocess.Popen([HARNESS, "serve", "--results-dir", str(tmp_path / "results"), "--port", "18931"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                body = urllib.request.urlopen("http://127.0.0.1:18931/", timeout=1).read().decode()
+                break
+            except OSError:
+                assert time.monotonic() < deadline and proc.poll() is None, proc.stderr.read()
+                time.sleep(0.1)
+        assert "<html" in body.lower()
+    finally:
+        proc.terminate()
+        proc.wait(10)

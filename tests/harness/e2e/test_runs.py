@@ -35,6 +35,10 @@ def test_set_under_kill_on_a_correct_server_is_valid_and_leaves_nothing(tmp_path
     test = json.loads((run / "test.json").read_text())
     assert test["seed"] == 1 and test["reproduce"].startswith("harness test --workload set")
     assert (run / "nodes" / "n1" / "server.log").stat().st_size > 0
+    report = (run / "report.html").read_text()
+    assert "VALID" in report and "set / kill" in report
+    assert "<testcase" in (run / "junit.xml").read_text()
+    assert run.resolve().name in (tmp_path / "results" / "index.html").read_text()
     history = [json.loads(l) for l in (run / "history.jsonl").read_text().splitlines()]
     assert {e["f"] for e in history if e["process"] == "nemesis"} == {"start-kill", "stop-kill"}
     assert sum(1 for e in history if e["f"] == "final-read" and e["type"] == "ok") == 5
@@ -48,6 +52,7 @@ def test_bank_single_node_under_partition_loses_money_as_the_ap_layer_documents(
     assert bank["valid"] is False
     assert "instead of 100" in bank["explanation"]
     assert "Expected for this configuration" in cp.stdout and "AP layer" in cp.stdout
+    assert "Read this first." in (run / "report.html").read_text()
     faults = [json.loads(l) for l in (run / "faults.jsonl").read_text().splitlines()]
     assert faults and all(f["kind"] == "partition" and f["grudge"] for f in faults)
     assert leftovers() == []
