@@ -316,4 +316,6 @@ def search_cycles(g: TxnGraph, max_per_type: int = 10, per_search: int = 200_000
                     break
             if done:
                 break
+    for cycles in res.cycles.values():
+        cycles.sort(key=len)  # each is shortest through its start edge; show the shortest first
     return res
