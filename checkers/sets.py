@@ -344,4 +344,11 @@ def check_set(history: Iterable[dict], *, nodes: Collection | None = None) -> di
             f"({counts['ok']} ok, {counts['stale']} stale, {counts['recovered']} recovered from "
             f"{attempted - acknowledged} unknown adds)." + node_note
         )
+    if counts["stale"]:
+        result["stale_explanation"] = (
+            f"{counts['stale']} element(s) are stale: present in some node's final read but missing from "
+            "another node's (listed under missing_on), or missed by a read that began after the element "
+            "was known to exist (missed_by). Stale is allowed (replication between nodes is asynchronous) "
+            "and does not fail this check; the convergence check judges whether the nodes agree."
+        )
     return result

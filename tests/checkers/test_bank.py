@@ -221,3 +221,26 @@ def test_many_bad_reads_are_spread_over_the_run_in_the_drawing():
     assert bad_points[0] == [5, 35, False]  # the first bad read is always drawn
     assert bad_points[-1][0] > 10 * 5000  # and the last ones too, not just the start
     assert r["bad_read_count"] == 3000 and len(r["bad_reads"]) == 20
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-5, 5) | st.floats(allow_nan=False) | st.text(max_size=3),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=3), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["read", "transfer"]), st.sampled_from(["ok", "info", "fail"]),
+                          json_values), max_size=8),
+       st.one_of(st.none(), st.lists(st.text(max_size=2), max_size=3)), st.one_of(st.none(), st.integers(0, 9)))
+def test_junk_values_give_a_verdict_or_a_history_error_never_a_crash(ops, accounts, total):
+    h = []
+    for i, (f, typ, v) in enumerate(ops):
+        h.append({"index": 2 * i, "time": 2 * i, "process": 0, "type": "invoke", "f": f, "value": None})
+        h.append({"index": 2 * i + 1, "time": 2 * i + 1, "process": 0, "type": typ, "f": f, "value": v})
+    try:
+        r = check_bank(h, accounts=accounts, total=total)
+    except HistoryError:
+        return
+    assert r["valid"] in (True, False, "unknown")

@@ -1,6 +1,7 @@
 import copy
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from unkindness.checkers.convergence import check_cart, check_convergence
 from unkindness.checkers.history import HistoryError
@@ -195,3 +196,29 @@ def test_cart_malformed_values_raise_history_error(value, doc, msg):
     h = H().op(0, "add-item", value).final("A", cart_docs(doc))
     with pytest.raises(HistoryError, match=msg):
         check_cart(h.events)
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-5, 5) | st.text(max_size=3),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(
+        st.sampled_from(["docs", "doc", "change_vector", "Items", "ProductId", "Quantity", "cart", "product",
+                         "quantity", "carts/1", "x"]), inner, max_size=4),
+    max_leaves=14,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["add-item", "final-read"]), st.sampled_from(["ok", "info", "fail"]),
+                          json_values, json_values, st.sampled_from([None, "A", "B"])), max_size=6))
+def test_junk_values_give_a_verdict_or_a_history_error_never_a_crash(ops):
+    h = []
+    for i, (f, typ, v_in, v_out, node) in enumerate(ops):
+        h.append({"index": 2 * i, "time": 2 * i, "process": 0, "type": "invoke", "f": f, "value": v_in, "node": node})
+        h.append({"index": 2 * i + 1, "time": 2 * i + 1, "process": 0, "type": typ, "f": f, "value": v_out,
+                  "node": node})
+    for check in (check_convergence, check_cart):
+        try:
+            r = check(h)
+        except HistoryError:
+            continue
+        assert r["valid"] in (True, False, "unknown")

@@ -127,6 +127,7 @@ def test_present_on_one_node_missing_on_another_is_stale_not_lost():
     assert r["stale"] == [{"element": 2, "missing_on": ["B"], "missed_by": {
         "process": 10, "type": "ok", "f": "final-read", "value": [1], "invoke_index": 6,
         "complete_index": 7, "start": 30, "end": 35, "node": "B"}}]
+    assert r["stale_explanation"].startswith("1 element(s) are stale")
 
 
 def test_an_element_that_vanished_from_a_later_read_and_came_back_is_stale():
@@ -258,3 +259,26 @@ def test_property_true_reads_pass_and_a_dropped_or_invented_element_fails(run):
         r3 = check_set(bad)
         assert r3["valid"] is False
         assert [x["element"] for x in r3["lost"]] == [victim]
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-5, 5) | st.floats(allow_nan=False) | st.text(max_size=3),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=3), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["add", "read", "final-read"]), st.sampled_from(["ok", "info", "fail"]),
+                          json_values, json_values, st.sampled_from([None, "A", "B"])), max_size=8))
+def test_junk_values_give_a_verdict_or_a_history_error_never_a_crash(ops):
+    h = []
+    for i, (f, typ, v_in, v_out, node) in enumerate(ops):
+        h.append({"index": 2 * i, "time": 2 * i, "process": 0, "type": "invoke", "f": f, "value": v_in, "node": node})
+        h.append({"index": 2 * i + 1, "time": 2 * i + 1, "process": 0, "type": typ, "f": f, "value": v_out,
+                  "node": node})
+    try:
+        r = check_set(h)
+    except HistoryError:
+        return
+    assert r["valid"] in (True, False, "unknown")
