@@ -34,7 +34,8 @@ def test_cluster_forms_elects_quickly_and_replicates(make_cluster, n):
 def test_leader_kill_reelects_within_3s_and_one_leader_per_term(make_cluster, n):
     c = make_cluster()
     c.start(n)
-    for cycle in range(3):
+    cycles = 3 if n == 3 else 2
+    for cycle in range(cycles):
         leader, st = c.wait_leader()
         c.kill(leader)
         t0 = time.monotonic()
@@ -45,9 +46,9 @@ def test_leader_kill_reelects_within_3s_and_one_leader_per_term(make_cluster, n)
         assert c.put(new, f"k{cycle}", cycle).status_code == 200
         c.spawn(leader)
         c.wait_caught_up(leader)
-    for cycle in range(3):
+    for cycle in range(cycles):
         assert c.get(c.nodes[0], f"k{cycle}").json()["value"] == cycle
-    assert c.assert_one_leader_per_term() >= 4
+    assert c.assert_one_leader_per_term() >= cycles + 1
 
 
 def test_pause_and_kill_cycles_never_two_leaders_in_a_term(make_cluster):
@@ -55,11 +56,11 @@ def test_pause_and_kill_cycles_never_two_leaders_in_a_term(make_cluster):
     c.start(3)
     rng = random.Random(7)
     acked = {}
-    for cycle in range(6):
+    for cycle in range(4):
         victim = c.wait_leader(timeout=5)[0] if rng.random() < 0.7 else rng.choice(c.nodes)
         if cycle % 2 == 0:
             c.pause(victim)
-            time.sleep(rng.uniform(0.5, 1.8))
+            time.sleep(rng.uniform(0.6, 1.5))
             c.resume(victim)
         else:
             c.kill(victim)
