@@ -5,12 +5,17 @@
 Starts three real `unkindness-server` processes (127.0.0.2-4, free ports, a
 temporary data dir), creates a database with replication factor 3, then
 writes one document at a time on node A through `bulk_docs`. For each write,
-one thread per other node polls `GET /docs?id=` in a tight loop; the lag is
+first (phase 1, nothing else running) the sender's own measure is read from
+`/replication/progress`: from the commit on A to the ack of the durable
+apply on B or C. Then (phase 2) one thread per other node polls
+`GET /docs?id=` in a tight loop; the lag is
 the time from A's acknowledgement of the write to the first successful read
 on that node. A poll costs ~1 ms on loopback (plus a 0.5 ms pause), so the
 numbers are an upper bound with about that resolution. Also measured: the extra latency of a
 write that waits for both replicas (`numberOfReplicasToWaitFor=2`) over a
-plain write, measured in the same run.
+plain write, measured in the same run, and the CPU time the three server
+processes used per write (reads included), which depends much less on how
+busy the shared machine is than the wall-clock numbers do.
 """
 
 from __future__ import annotations
@@ -90,6 +95,15 @@ def visible_at(url: str, doc_id: str, started: threading.Event, out: list, deadl
     out.append(None)
 
 
+def cpu_seconds(procs: list[subprocess.Popen]) -> float:
+    """User+system CPU time the server processes have used so far (Linux /proc)."""
+    total = 0
+    for p in procs:
+        fields = Path(f"/proc/{p.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime (clock ticks)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def measure_fsync(where: Path, n: int = 50) -> float:
     """Median cost of write+fsync of a small file where the nodes keep their data."""
     times = []
@@ -118,8 +132,17 @@ def main() -> None:
         r.raise_for_status()
         time.sleep(1.0)  # let the replication connections come up
         s = requests.Session()
+        # Phase 1, no pollers: the sender's own measure, commit on A -> durable on B/C -> ack on A.
+        for i in range(args.writes):
+            write(s, urls[0], f"quiet/{i}")
+            time.sleep(0.01)  # one write per batch, not a backlog
+        time.sleep(0.5)
+        dests = s.get(f"{urls[0]}/databases/bench/replication/progress", timeout=10).json()["Destinations"]
+        server_side = {d["Destination"]: d["LagMs"] for d in dests}
+        # Phase 2: visibility seen by a client polling the other nodes.
         lags: dict[str, list[float]] = {"B": [], "C": []}
         missing = 0
+        cpu_before, wall_before = cpu_seconds(procs), time.perf_counter()
         for i in range(args.writes):
             doc_id = f"lag/{i}"
             outs: dict[str, list] = {"B": [], "C": []}
@@ -140,6 +163,7 @@ def main() -> None:
                     missing += 1
                 else:
                     lags[tag].append(max(0.0, seen - acked) * 1000)
+        cpu_used, wall_used = cpu_seconds(procs) - cpu_before, time.perf_counter() - wall_before
         plain, waited = [], []
         for i in range(args.writes // 3):
             t0 = time.perf_counter()
@@ -151,12 +175,15 @@ def main() -> None:
         allv = lags["B"] + lags["C"]
         result = {
             "writes": args.writes, "missing": missing,
+            "server_side_ack_lag_ms": server_side,
             "lag_ms": {"p50": round(percentile(allv, 50), 2), "p99": round(percentile(allv, 99), 2),
                        "max": round(max(allv), 2)},
             "lag_ms_per_node": {t: {"p50": round(percentile(v, 50), 2), "p99": round(percentile(v, 99), 2)}
                                 for t, v in lags.items()},
             "write_ms_plain_p50": round(statistics.median(plain), 2),
             "write_ms_wait_for_2_replicas_p50": round(statistics.median(waited), 2),
+            "server_cpu_ms_per_write_3_nodes": round(cpu_used / args.writes * 1000, 2),
+            "server_cpu_share_of_wall": round(cpu_used / wall_used, 2),
             "lag_p50_over_plain_write_p50": round(percentile(allv, 50) / statistics.median(plain), 2),
             "fsync_ms_p50": round(fsync_ms, 2),
             "data_root": str(tmp.parent),

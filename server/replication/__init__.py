@@ -42,7 +42,7 @@ async def wait_for(database: str, etag: int, replicas: int, timeout: float) -> b
 
 def notify_commit(database: str, last_etag: int = 0) -> None:
     if _current is not None:
-        _current.notify_commit(database)
+        _current.notify_commit(database, last_etag)
 
 
 __all__ = ["Replication", "start", "stop", "current", "wait_for", "notify_commit"]

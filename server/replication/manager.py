@@ -65,7 +65,7 @@ class Replication:
                 continue
             if name not in self._hooked:
                 self._hooked.add(name)
-                db.storage.on_commit(lambda etag, name=name: self.notify_commit(name))
+                db.storage.on_commit(lambda etag, name=name: self.notify_commit(name, etag))
             others = [t for t in db.members if t != node.tag]
             for tag, url in node.cluster.urls(others).items():
                 wanted[(name, tag)] = url
@@ -85,11 +85,11 @@ class Replication:
                 sender.start()
 
     # --- commit notification and progress ---------------------------------------
-    def notify_commit(self, database: str) -> None:
+    def notify_commit(self, database: str, etag: int = 0) -> None:
         """Wake the database's senders (called in the event loop after each COMMIT)."""
         for (name, _tag), sender in self.senders.items():
             if name == database:
-                sender.wake.set()
+                sender.committed(etag)
 
     def _progressed(self) -> None:
         async def notify() -> None:

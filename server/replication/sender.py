@@ -9,6 +9,7 @@ destination's durable cursor is.
 from __future__ import annotations
 
 import asyncio
+import collections
 import json
 import time
 from typing import Any, Callable
@@ -45,6 +46,20 @@ class Sender:
         self.last_ack_time: float | None = None
         self.batches_sent = 0
         self.task: asyncio.Task | None = None
+        # (etag, monotonic time of its commit) not yet acknowledged, and recent lags in ms:
+        # commit here -> durably applied there and acknowledged back
+        self._commits: collections.deque[tuple[int, float]] = collections.deque(maxlen=100_000)
+        self.lags_ms: collections.deque[float] = collections.deque(maxlen=1000)
+
+    def committed(self, etag: int) -> None:
+        """A local commit up to `etag`: remember when, and wake the push loop."""
+        self._commits.append((etag, time.monotonic()))
+        self.wake.set()
+
+    def _acknowledged(self, etag: int) -> None:
+        now = time.monotonic()
+        while self._commits and self._commits[0][0] <= etag:
+            self.lags_ms.append((now - self._commits.popleft()[1]) * 1000)
 
     def start(self) -> None:
         self.task = asyncio.get_running_loop().create_task(self._run(), name=f"repl-{self.db.name}-{self.dest_tag}")
@@ -58,9 +73,14 @@ class Sender:
                 pass
 
     def progress(self) -> dict[str, Any]:
+        lags = sorted(self.lags_ms)
+
+        def pct(p: float) -> float | None:
+            return round(lags[min(len(lags) - 1, int(round(p / 100 * (len(lags) - 1))))], 3) if lags else None
         return {"Destination": self.dest_tag, "Url": self.dest_url, "Connected": self.connected,
                 "LastAcceptedEtag": self.acked_etag, "LocalEtag": self.db.storage.last_etag,
-                "BatchesSent": self.batches_sent, "LastError": self.last_error}
+                "BatchesSent": self.batches_sent, "LastError": self.last_error,
+                "LagMs": {"Count": len(lags), "P50": pct(50), "P99": pct(99), "Max": pct(100)}}
 
     async def _run(self) -> None:
         backoff = BACKOFF_MIN_S
@@ -105,6 +125,7 @@ class Sender:
             ack = await self._receive(ws, "HelloAck")
             cursor = protocol.int_field(ack, "LastAcceptedEtag")
             self.acked_etag = cursor
+            self._acknowledged(cursor)
             self.connected = True
             self.last_error = None
             self.on_progress()
@@ -138,6 +159,7 @@ class Sender:
             ack = await self._receive(ws, "Ack")
             self.acked_etag = max(self.acked_etag, protocol.int_field(ack, "LastAcceptedEtag"))
             self.last_ack_time = time.monotonic()
+            self._acknowledged(self.acked_etag)
             self.on_progress()
         return last
 
