@@ -65,6 +65,8 @@ _SEVERITY = {
     "G0": "a write cycle: the txns' appends interleave (dirty write)",
     "G1c": "circular information flow: each txn saw, or wrote after, the other's effects",
     "G-single": "a read skew: one txn missed a write that, by the other edges, must precede it",
+    "G-nonadjacent": ("an anti-dependency cycle whose rw edges are never adjacent, which even snapshot "
+                      "isolation rules out"),
     "G2-item": "an anti-dependency cycle (write skew): each txn missed another's write",
 }
 

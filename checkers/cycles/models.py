@@ -6,6 +6,7 @@ deliberate:
 - Our G-single cycles are made of item dependencies only, so G-single is also
   G2-item (Adya: G2-item is any cycle with an item anti-dependency); Elle notes
   the same in a TODO. So repeatable-read forbids G-single.
+- Likewise G-nonadjacent (two or more rw edges, none adjacent) implies G2-item.
 - "garbage-read" (a read of an element nobody appended) is ours; like a dirty
   read it implies G1a.
 """
@@ -63,9 +64,9 @@ IMPLIED: dict[str, tuple[str, ...]] = {
     "G-single": ("G-nonadjacent", "G2-item", "G-single-process"),
     "G-single-process": ("G-nonadjacent-process", "G2-item-process", "G-single-realtime"),
     "G-single-realtime": ("G-nonadjacent-realtime", "G2-item-realtime"),
-    "G-nonadjacent": ("G2", "G-nonadjacent-process"),
-    "G-nonadjacent-process": ("G2-process", "G-nonadjacent-realtime"),
-    "G-nonadjacent-realtime": ("G2-realtime",),
+    "G-nonadjacent": ("G2", "G2-item", "G-nonadjacent-process"),
+    "G-nonadjacent-process": ("G2-process", "G2-item-process", "G-nonadjacent-realtime"),
+    "G-nonadjacent-realtime": ("G2-realtime", "G2-item-realtime"),
     "G2-item": ("G2", "G2-item-process"),
     "G2-item-process": ("G2-process", "G2-item-realtime"),
     "G2-item-realtime": ("G2-realtime",),
@@ -76,9 +77,9 @@ IMPLIED: dict[str, tuple[str, ...]] = {
 
 # What the checker reports, for documentation and validation.
 ANOMALY_TYPES = (
-    "G0", "G1a", "G1b", "G1c", "G-single", "G2-item",
-    "G0-process", "G1c-process", "G-single-process", "G2-item-process",
-    "G0-realtime", "G1c-realtime", "G-single-realtime", "G2-item-realtime",
+    "G0", "G1a", "G1b", "G1c", "G-single", "G-nonadjacent", "G2-item",
+    "G0-process", "G1c-process", "G-single-process", "G-nonadjacent-process", "G2-item-process",
+    "G0-realtime", "G1c-realtime", "G-single-realtime", "G-nonadjacent-realtime", "G2-item-realtime",
     "internal", "duplicate-appends", "duplicate-elements", "incompatible-order", "garbage-read",
 )
 

@@ -22,21 +22,24 @@ from unkindness.checkers.cycles.scc import sccs
 
 Cycle = list[tuple[int, int, int]]  # (from txn, to txn, kind) steps, closing at the start
 
-# State bits: wr seen (bit 0), rw count capped at 2 (bits 1-2), process (bit 3), realtime (bit 4).
-_NSTATES = 32
+# State bits: wr seen (bit 0), rw count capped at 2 (bits 1-2), process (bit 3),
+# realtime (bit 4), last step was rw (bit 5).
+_NSTATES = 64
 
 
 def _wr(s: int) -> int: return s & 1
 def _rw(s: int) -> int: return (s >> 1) & 3
 def _proc(s: int) -> int: return (s >> 3) & 1
 def _rt(s: int) -> int: return (s >> 4) & 1
+def _last_rw(s: int) -> int: return (s >> 5) & 1
 
 
 def _after(s: int, kind: int) -> int:
+    s &= ~32
     if kind == WR:
         return s | 1
     if kind == RW:
-        return (s & ~6) | (min(_rw(s) + 1, 2) << 1)
+        return (s & ~6) | (min(_rw(s) + 1, 2) << 1) | 32
     if kind == PROCESS:
         return s | 8
     if kind == REALTIME:
@@ -44,7 +47,10 @@ def _after(s: int, kind: int) -> int:
     return s
 
 
-BASES = ("G0", "G1c", "G-single", "G2-item")
+# Severity order within a variant, as Elle searches. G-nonadjacent: two or
+# more rw edges, no two in a row; snapshot isolation forbids it, unlike the
+# rest of G2-item.
+BASES = ("G0", "G1c", "G-single", "G-nonadjacent", "G2-item")
 VARIANTS = ("", "-process", "-realtime")
 
 
@@ -56,12 +62,15 @@ class CycleType:
     max_rw: int
     base: str
     variant: str
+    nonadjacent: bool
 
     def accepts(self, s: int) -> bool:
         base_ok = {
             "G0": _wr(s) == 0 and _rw(s) == 0,
             "G1c": _wr(s) == 1 and _rw(s) == 0,
             "G-single": _rw(s) == 1,
+            # the closing step is the start edge: rw in the plain variant
+            "G-nonadjacent": _rw(s) == 2 and (self.variant != "" or not _last_rw(s)),
             "G2-item": _rw(s) == 2,
         }[self.base]
         var_ok = {
@@ -73,15 +82,15 @@ class CycleType:
 
 
 def _make_types() -> list[CycleType]:
-    base_allowed = {"G0": WW, "G1c": WW | WR, "G-single": DATA, "G2-item": DATA}
-    base_special = {"G0": WW, "G1c": WR, "G-single": RW, "G2-item": RW}
+    base_allowed = {"G0": WW, "G1c": WW | WR, "G-single": DATA, "G-nonadjacent": DATA, "G2-item": DATA}
+    base_special = {"G0": WW, "G1c": WR, "G-single": RW, "G-nonadjacent": RW, "G2-item": RW}
     out = []
     for variant in VARIANTS:  # severity order, as Elle searches
         for base in BASES:
             extra = {"": 0, "-process": PROCESS, "-realtime": PROCESS | REALTIME}[variant]
             special = {"": base_special[base], "-process": PROCESS, "-realtime": REALTIME}[variant]
             out.append(CycleType(base + variant, base_allowed[base] | extra, special,
-                                 1 if base == "G-single" else 2, base, variant))
+                                 1 if base == "G-single" else 2, base, variant, base == "G-nonadjacent"))
     return out
 
 
@@ -93,8 +102,10 @@ def classify(cycle: Cycle) -> str:
     """The anomaly type of a cycle, from the kinds of its steps."""
     kinds = [k for _, _, k in cycle]
     rw = kinds.count(RW)
+    n = len(kinds)
     if rw >= 2:
-        base = "G2-item"
+        adjacent = any(kinds[i] == RW and kinds[(i + 1) % n] == RW for i in range(n))
+        base = "G2-item" if adjacent else "G-nonadjacent"
     elif rw == 1:
         base = "G-single"
     elif WR in kinds:
@@ -117,7 +128,7 @@ def _transitions(t: CycleType | None, allowed: int) -> list[list[int]]:
                 row.append(-1)
                 continue
             ns = _after(s, k)
-            if t is not None and _rw(ns) > t.max_rw:
+            if t is not None and (_rw(ns) > t.max_rw or (t.nonadjacent and k == RW and _last_rw(s))):
                 row.append(-1)
             else:
                 row.append(ns)

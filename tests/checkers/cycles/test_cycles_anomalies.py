@@ -230,3 +230,23 @@ def test_unhashable_elements_in_a_read_are_a_clear_error():
     h = History().txn(0, a("x", 1)).txn(1, r("x", [[1]]))
     with pytest.raises(HistoryError, match="elements must be numbers or strings"):
         check_list_append(h.events)
+
+
+def g_nonadjacent():
+    # T1 -rw(x)-> T2 -wr(y)-> T3 -rw(z)-> T4 -wr(w)-> T1: two rw edges, never adjacent.
+    return History().concurrent(
+        (1, r("x", []), r("w", [1])),
+        (2, a("x", 1), a("y", 1)),
+        (3, r("y", [1]), r("z", [])),
+        (4, a("z", 1), a("w", 1)),
+    ).txn(5, r("x", [1]), r("z", [1]))
+
+
+def test_g_nonadjacent_is_rejected_even_by_snapshot_isolation():
+    res = check(g_nonadjacent(), "snapshot-isolation")
+    assert res["valid"] is False and res["anomaly_types"] == ["G-nonadjacent"]
+    kinds = [s["kind"] for s in res["anomalies"]["G-nonadjacent"][0]["steps"]]
+    assert sorted(kinds) == ["rw", "rw", "wr", "wr"]
+    assert all(not (kinds[i] == kinds[(i + 1) % 4] == "rw") for i in range(4))
+    assert check(g_nonadjacent(), "repeatable-read")["valid"] is False
+    assert check(g_nonadjacent(), "read-committed")["valid"] is True

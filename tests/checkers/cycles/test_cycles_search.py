@@ -36,7 +36,8 @@ def test_tarjan_separates_components_and_respects_the_mask():
 @pytest.mark.parametrize("kinds,name", [
     ([WW, WW], "G0"), ([WW, WR], "G1c"), ([WR, RW], "G-single"), ([RW, RW, WW], "G2-item"),
     ([RW, PROCESS], "G-single-process"), ([WW, PROCESS, REALTIME], "G0-realtime"),
-    ([WR, RW, RW, REALTIME], "G2-item-realtime"),
+    ([WR, RW, RW, REALTIME], "G2-item-realtime"), ([RW, WR, RW, WR], "G-nonadjacent"),
+    ([RW, PROCESS, RW, WW], "G-nonadjacent-process"), ([RW, WW, RW], "G2-item"),
 ])
 def test_classify_by_edge_kinds(kinds, name):
     n = len(kinds)
