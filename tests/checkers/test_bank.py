@@ -1,12 +1,14 @@
 import random
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from unkindness.checkers.bank import MAX_POINTS, check_bank
 from unkindness.checkers.history import HistoryError
 
 ACCTS = ["a", "b", "c"]
+
+pytestmark = pytest.mark.timeout(120)
 
 
 class H:
@@ -184,7 +186,7 @@ def bank_runs(draw):
     return h, accounts, total, rnd
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(bank_runs())
 def test_property_true_reads_pass_and_one_perturbed_read_fails(run):
     h, accounts, total, rnd = run
@@ -230,7 +232,7 @@ json_values = st.recursive(
 )
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.tuples(st.sampled_from(["read", "transfer"]), st.sampled_from(["ok", "info", "fail"]),
                           json_values), max_size=8),
        st.one_of(st.none(), st.lists(st.text(max_size=2), max_size=3)), st.one_of(st.none(), st.integers(0, 9)))

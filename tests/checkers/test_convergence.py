@@ -1,10 +1,12 @@
 import copy
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from unkindness.checkers.convergence import check_cart, check_convergence
 from unkindness.checkers.history import HistoryError
+
+pytestmark = pytest.mark.timeout(120)
 
 
 class H:
@@ -207,7 +209,7 @@ json_values = st.recursive(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.tuples(st.sampled_from(["add-item", "final-read"]), st.sampled_from(["ok", "info", "fail"]),
                           json_values, json_values, st.sampled_from([None, "A", "B"])), max_size=6))
 def test_junk_values_give_a_verdict_or_a_history_error_never_a_crash(ops):

@@ -1,10 +1,12 @@
 import random
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from unkindness.checkers.history import HistoryError
 from unkindness.checkers.sets import check_set
+
+pytestmark = pytest.mark.timeout(120)
 
 
 class H:
@@ -235,7 +237,7 @@ def set_runs(draw):
     return h, acked, maybe, rnd, lag
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(set_runs())
 def test_property_true_reads_pass_and_a_dropped_or_invented_element_fails(run):
     h, acked, attempted, rnd, lag = run
@@ -268,7 +270,7 @@ json_values = st.recursive(
 )
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.tuples(st.sampled_from(["add", "read", "final-read"]), st.sampled_from(["ok", "info", "fail"]),
                           json_values, json_values, st.sampled_from([None, "A", "B"])), max_size=8))
 def test_junk_values_give_a_verdict_or_a_history_error_never_a_crash(ops):

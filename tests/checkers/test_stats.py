@@ -1,10 +1,12 @@
 import random
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from unkindness.checkers.history import HistoryError, pair
 from unkindness.checkers.stats import check_stats, make_op, scan_ops
+
+pytestmark = pytest.mark.timeout(120)
 
 
 def ev(i, p, t, f, v=None, **kw):
@@ -91,7 +93,7 @@ def histories(draw):
     return h
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(histories())
 def test_scan_and_make_op_agree_with_pair(h):
     expected = sorted((o.to_dict() for o in pair(h).ops), key=lambda d: d["invoke_index"])
