@@ -9,6 +9,7 @@ clock offsets are the server's own documented options.
 from __future__ import annotations
 
 import shutil
+import signal
 import sys
 import time
 from pathlib import Path
@@ -135,6 +136,14 @@ class Cluster:
     def kill(self, node) -> None:
         node.kill()
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 5.0) -> None:
+        """SIGTERM to every server at once, then wait; SIGKILL whoever is left at the timeout."""
         for node in self.nodes:
-            node.stop()
+            node.signal(signal.SIGCONT)  # a paused server cannot act on SIGTERM
+            node.signal(signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        for node in self.nodes:
+            while node.running() and time.monotonic() < deadline:
+                time.sleep(0.02)
+        for node in self.nodes:
+            node.stop(timeout=0.1)

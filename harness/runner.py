@@ -238,7 +238,7 @@ def run_test(cfg: TestConfig, out: Callable[[str], None] = print) -> RunOutcome:
         progress = _Progress(recorder, lambda: schedule.current if schedule else [], out)
 
         worker_clients = [workload.client(NodeClient(cluster.addresses[w % cfg.nodes], cluster.database,
-                                                     cfg.request_timeout)) for w in range(cfg.concurrency)]
+                                                     cfg.request_timeout), w) for w in range(cfg.concurrency)]
         workers = Workers(cfg.concurrency)
         out(f"main phase: {cfg.time_limit:g} s, {cfg.concurrency} workers, nemesis {'+'.join(cfg.nemesis)}")
         progress.start()
@@ -310,7 +310,7 @@ def check_run(run_dir: Path, cfg: TestConfig, workload: Any) -> dict:
         result = {"valid": "unknown", "summary": "no history was recorded", "results": {}}
     else:
         events = load(hist).events
-        opts = checking.CheckOptions(extra=workload.checker_options())
+        opts = checking.CheckOptions(model=getattr(workload, "MODEL", None), extra=workload.checker_options())
         result = checking.run_checkers(events, list(workload.CHECKERS), opts)
         test = json.loads((run_dir / "test.json").read_text()) if (run_dir / "test.json").exists() else {}
         note = workloads.note_for(test, result)

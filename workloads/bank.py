@@ -139,7 +139,7 @@ class BankWorkload:
     def source(self) -> BankSource:
         return BankSource(self.opts)
 
-    def client(self, http: NodeClient) -> BankClient:
+    def client(self, http: NodeClient, worker: int = 0) -> BankClient:
         return BankClient(http, self.opts)
 
     def final_op(self) -> Invocation:

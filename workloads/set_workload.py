@@ -71,7 +71,7 @@ class SetWorkload:
     def source(self) -> SetSource:
         return SetSource(self.concurrency)
 
-    def client(self, http: NodeClient) -> SetClient:
+    def client(self, http: NodeClient, worker: int = 0) -> SetClient:
         return SetClient(http)
 
     def final_op(self) -> Invocation:

@@ -180,6 +180,9 @@ class NetnsRuntime:
     def teardown(self) -> list[str]:
         """Stops every server and removes everything this run created; returns what it removed."""
         for node in self.nodes:
+            node.signal(signal.SIGCONT)
+            node.signal(signal.SIGTERM)
+        for node in self.nodes:
             node.stop()
         removed = clean_entries(self.journal.entries())
         self.journal.remove()

@@ -1,0 +1,75 @@
+"""Harness against a real 5-node netns cluster (issue 6): setup and teardown time, ops/s.
+
+    sudo .venv/bin/python -m benchmarks.harness_cluster [--nodes 5] [--seconds 10] [--repeats 3]
+
+Setup = namespaces + bridge + 5 servers + database created and healthy;
+teardown = servers stopped + namespaces removed. Throughput = ok+fail+info
+ops recorded per second by `harness test --workload set --nemesis none`
+(the same runner users run), read from its results.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from unkindness.harness.db import Cluster
+from unkindness.harness.resources import new_run_id
+from unkindness.harness.runtimes.netns import NetnsRuntime
+
+
+def setup_teardown(nodes: int, workdir: Path) -> tuple[float, float]:
+    rt = NetnsRuntime(new_run_id(), nodes)
+    t0 = time.perf_counter()
+    rt.setup()
+    cluster = Cluster(rt.nodes, workdir / f"st-{rt.run_id}")
+    try:
+        cluster.start()
+        t1 = time.perf_counter()
+    finally:
+        t2 = time.perf_counter()
+        cluster.stop()
+        rt.teardown()
+        t3 = time.perf_counter()
+    return t1 - t0, t3 - t2
+
+
+def throughput(nodes: int, seconds: float, workdir: Path, workload: str) -> float:
+    harness = str(Path(sys.executable).with_name("harness"))
+    cp = subprocess.run([harness, "test", "--workload", workload, "--nodes", str(nodes), "--time-limit", str(seconds),
+                         "--recovery-time", "0", "--concurrency", "2n", "--results-dir", str(workdir / "results")],
+                        capture_output=True, text=True, timeout=600)
+    test = json.loads((workdir / "results" / "latest" / "test.json").read_text())
+    counts = test.get("counts", {})
+    if cp.returncode not in (0, 1):
+        raise SystemExit(f"harness test failed: {cp.stderr[-2000:]}")
+    return sum(counts.values()) / seconds
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--nodes", type=int, default=5)
+    ap.add_argument("--seconds", type=float, default=10.0)
+    ap.add_argument("--repeats", type=int, default=3)
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as d:
+        work = Path(d)
+        st = [setup_teardown(args.nodes, work) for _ in range(args.repeats)]
+        setups, teardowns = [s for s, _ in st], [t for _, t in st]
+        print(f"setup    ({args.nodes} nodes up, database healthy): median {statistics.median(setups):.2f} s, "
+              f"max {max(setups):.2f} s over {args.repeats}")
+        print(f"teardown ({args.nodes} nodes stopped, namespaces gone): median {statistics.median(teardowns):.2f} s, "
+              f"max {max(teardowns):.2f} s")
+        for workload in ("set", "bank"):
+            print(f"{workload}: {throughput(args.nodes, args.seconds, work, workload):,.0f} ops/s recorded "
+                  f"({args.seconds:g} s, concurrency 2n, no nemesis)")
+
+
+if __name__ == "__main__":
+    main()
