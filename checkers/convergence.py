@@ -138,8 +138,10 @@ def check_convergence(history: Iterable[dict], *, nodes: Collection | None = Non
     Result: ``{"valid", "summary", ["explanation"], "nodes": [node, ...],
     "document_count": {node: n}, "divergent_count", "divergent": [{"id",
     "present_on", "absent_on", "change_vectors": {node: cv},
-    "body_diff": {path: {node: value}}}], "nodes_without_final_read",
-    "truncated"}``. Without any final read the verdict is ``"unknown"``, and
+    "body_diff": {path: {node: value}}}], "divergent_by_node": {node:
+    {"missing", "differs_from_most"}}, "nodes_without_final_read",
+    "truncated"}``. ``differs_from_most`` counts documents where the node
+    holds a version other than the one most nodes hold (ties: the first). Without any final read the verdict is ``"unknown"``, and
     also when no divergence was found but some node's final read is missing.
     """
     finals, tried = _final_states(history, ("final-read",), lambda raw: None)
@@ -151,6 +153,7 @@ def check_convergence(history: Iterable[dict], *, nodes: Collection | None = Non
         "nodes": list(states),
         "document_count": {n: len(d) for n, d in states.items()},
         "divergent_count": 0,
+        "divergent_by_node": {},
         "divergent": [],
         "nodes_without_final_read": missing_nodes,
         "truncated": False,
@@ -162,6 +165,7 @@ def check_convergence(history: Iterable[dict], *, nodes: Collection | None = Non
 
     divergent = []
     count = 0
+    per_node = {n: {"missing": 0, "differs_from_most": 0} for n in states}
     for doc_id in _divergent_ids(states):
         entries = {n: d.get(doc_id) for n, d in states.items()}
         present = [n for n, e in entries.items() if e is not None]
@@ -172,6 +176,16 @@ def check_convergence(history: Iterable[dict], *, nodes: Collection | None = Non
         if len(present) == len(entries) and len(cv_keys) == 1 and all(b == first_body for b in bodies.values()):
             continue  # the same entries, change vector entries merely in another order
         count += 1
+        versions: dict = {}
+        for n in present:
+            key = (repr(sorted(_cv_key(cvs[n]) or ())), repr(bodies[n]))
+            versions.setdefault(key, []).append(n)
+        most = max(versions.values(), key=len)
+        for n in entries:
+            if n not in bodies:
+                per_node[n]["missing"] += 1
+            elif n not in most:
+                per_node[n]["differs_from_most"] += 1
         if len(divergent) < MAX_LISTED:
             diff: dict = {}
             if len(bodies) > 1:
@@ -184,6 +198,7 @@ def check_convergence(history: Iterable[dict], *, nodes: Collection | None = Non
                 "body_diff": diff,
             })
     result["divergent_count"] = count
+    result["divergent_by_node"] = per_node
     result["divergent"] = divergent
     result["truncated"] = count > len(divergent)
     total_docs = len(set().union(*states.values()))

@@ -58,6 +58,7 @@ def test_rejects_a_document_missing_on_one_node():
     assert r["divergent"] == [{"id": "users/2", "present_on": ["A"], "absent_on": ["B"],
                                "change_vectors": {"A": "A:8-db1"}, "body_diff": {}}]
     assert "missing on B" in r["explanation"]
+    assert r["divergent_by_node"]["B"] == {"missing": 1, "differs_from_most": 0}
 
 
 def test_rejects_different_bodies_with_a_compact_diff():
@@ -71,6 +72,9 @@ def test_rejects_different_bodies_with_a_compact_diff():
         "body_diff": {"Age": {"A": 40, "B": 41, "C": 40}, "City": {"A": "(absent)", "B": "Hadera", "C": "(absent)"}},
     }]
     assert r["summary"] == "1 of 2 documents differ between the 3 nodes after healing."
+    assert r["divergent_by_node"] == {"A": {"missing": 0, "differs_from_most": 0},
+                                      "B": {"missing": 0, "differs_from_most": 1},
+                                      "C": {"missing": 0, "differs_from_most": 0}}
 
 
 def test_rejects_different_change_vectors_with_the_same_body():
