@@ -64,7 +64,13 @@ def validate_message(m: Any) -> str | None:
     return None
 
 
+def _not_started() -> web.Response:
+    return web.json_response({"Type": "NotReady", "Message": "the Raft node has not started yet"}, status=503)
+
+
 def raft_routes(node: RaftNode) -> list[web.RouteDef]:
+    """The handlers answer 503 NotReady until ``await node.start()`` has run."""
+
     async def rpc(request: web.Request) -> web.Response:
         body = await read_json(request)
         msgs = body.get("messages") if isinstance(body, dict) else None
@@ -113,9 +119,16 @@ def raft_routes(node: RaftNode) -> list[web.RouteDef]:
         except RaftError as e:
             return error_response(e)
 
-    return [web.post("/raft/rpc", rpc), web.post("/raft/propose", propose),
-            web.post("/raft/read-index", read_index), web.get("/raft/status", status),
-            web.post("/raft/members", add_member), web.delete("/raft/members/{tag}", remove_member)]
+    def ready(handler):
+        async def guarded(request: web.Request) -> web.Response:
+            if node.core is None:
+                return _not_started()
+            return await handler(request)
+        return guarded
+
+    return [web.post("/raft/rpc", ready(rpc)), web.post("/raft/propose", ready(propose)),
+            web.post("/raft/read-index", ready(read_index)), web.get("/raft/status", ready(status)),
+            web.post("/raft/members", ready(add_member)), web.delete("/raft/members/{tag}", ready(remove_member))]
 
 
 def mount(app: web.Application, node: RaftNode) -> None:
