@@ -25,7 +25,7 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 from .history import HistoryError
-from .stats import gc_paused, event_time, make_op, scan_ops
+from .stats import brief, gc_paused, event_time, make_op, scan_ops
 
 MAX_POINTS = 2000  # totals-over-time points kept for drawing
 MAX_BAD_POINTS = 1000  # bad reads always kept among them; beyond this many, evenly spaced ones
@@ -45,7 +45,7 @@ def _inspect(value: dict, expected: set[str] | None, where: str) -> tuple[Any, d
         if bal is None:
             continue
         if not _is_number(bal):
-            raise HistoryError(f"{where}: balance of account {acct!r} must be a number, got {bal!r}")
+            raise HistoryError(f"{where}: balance of account {acct!r} must be a number, got {brief(bal)}")
         balances[str(acct)] = bal
     total = sum(balances.values())
     if expected is None:
@@ -99,7 +99,7 @@ def check_bank(
     No ok read at all gives ``"unknown"``.
     """
     if accounts is not None and not isinstance(accounts, (list, tuple, set, frozenset)):
-        raise HistoryError(f"accounts must be a list, got {accounts!r}")
+        raise HistoryError(f"accounts must be a list, got {brief(accounts)}")
     if total is not None and not _is_number(total):
         raise HistoryError(f"total must be a number, got {total!r}")
     expected: set[str] | None = None if accounts is None else {str(a) for a in accounts}
@@ -122,7 +122,7 @@ def check_bank(
         if not isinstance(value, dict):
             raise HistoryError(
                 f"{_where(iev, ipos, cev, cpos)}: a bank read's value must be an object of "
-                f"account -> balance, got {value!r}"
+                f"account -> balance, got {brief(value)}"
             )
         if expected is None or exp_total is None:
             s, balances, _, _ = _inspect(value, None, _where(iev, ipos, cev, cpos))

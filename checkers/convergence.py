@@ -28,7 +28,7 @@ from __future__ import annotations
 from typing import Any, Collection, Iterable
 
 from .history import HistoryError
-from .stats import gc_paused, make_op, scan_ops
+from .stats import brief, gc_paused, make_op, scan_ops
 
 MAX_LISTED = 100  # divergent documents / cart problems described in full
 MAX_DIFF_PATHS = 20
@@ -64,15 +64,15 @@ def _final_states(history: Iterable[dict], fs: tuple[str, ...], on_other) -> tup
         value = cev.get("value")
         docs = value.get("docs") if isinstance(value, dict) else None
         if not isinstance(docs, dict):
-            raise HistoryError(f"{where}: value must be {{\"docs\": {{doc_id: {{\"change_vector\", \"doc\"}}}}}}, got {value!r}")
+            raise HistoryError(f"{where}: value must be {{\"docs\": {{doc_id: {{\"change_vector\", \"doc\"}}}}}}, got {brief(value)}")
         for doc_id, entry in docs.items():
             if entry.__class__ is not dict or "doc" not in entry:
                 raise HistoryError(
-                    f"{where}: document {doc_id!r} must be {{\"change_vector\": ..., \"doc\": {{...}}}}, got {entry!r}"
+                    f"{where}: document {doc_id!r} must be {{\"change_vector\": ..., \"doc\": {{...}}}}, got {brief(entry)}"
                 )
             cv = entry.get("change_vector")
             if cv is not None and cv.__class__ is not str:
-                raise HistoryError(f"{where}: document {doc_id!r} has a change vector that is not a string: {cv!r}")
+                raise HistoryError(f"{where}: document {doc_id!r} has a change vector that is not a string: {brief(cv)}")
         finals[node] = (docs, raw)
     return finals, tried
 
@@ -236,11 +236,11 @@ def _cart_items(doc: Any, where: str) -> dict:
     """ProductId -> quantity of one cart document (the larger one if a product repeats)."""
     items = doc.get("Items") if isinstance(doc, dict) else None
     if not isinstance(items, list):
-        raise HistoryError(f"{where}: a cart document must have an \"Items\" list, got {doc!r}")
+        raise HistoryError(f"{where}: a cart document must have an \"Items\" list, got {brief(doc)}")
     out: dict = {}
     for item in items:
         if not isinstance(item, dict) or "ProductId" not in item:
-            raise HistoryError(f"{where}: a cart item must be {{\"ProductId\", \"Quantity\", ...}}, got {item!r}")
+            raise HistoryError(f"{where}: a cart item must be {{\"ProductId\", \"Quantity\", ...}}, got {brief(item)}")
         q = item.get("Quantity")
         if isinstance(q, bool) or not isinstance(q, (int, float)):
             raise HistoryError(f"{where}: item {item['ProductId']!r} has a non-numeric Quantity {q!r}")
@@ -273,7 +273,7 @@ def check_cart(history: Iterable[dict], *, nodes: Collection | None = None) -> d
         v = iev.get("value")
         where = f"event {iev.get('index', ipos)} (add-item)"
         if not isinstance(v, dict) or "cart" not in v or "product" not in v:
-            raise HistoryError(f"{where}: value must be {{\"cart\", \"product\", \"quantity\"}}, got {v!r}")
+            raise HistoryError(f"{where}: value must be {{\"cart\", \"product\", \"quantity\"}}, got {brief(v)}")
         q = v.get("quantity", 1)
         if isinstance(q, bool) or not isinstance(q, (int, float)):
             raise HistoryError(f"{where}: quantity must be a number, got {q!r}")
@@ -281,7 +281,7 @@ def check_cart(history: Iterable[dict], *, nodes: Collection | None = None) -> d
             key = (v["cart"], v["product"])
             rec = required.get(key)
         except TypeError:
-            raise HistoryError(f"{where}: cart and product must be strings or numbers, got {v!r}") from None
+            raise HistoryError(f"{where}: cart and product must be strings or numbers, got {brief(v)}") from None
         if rec is None:
             required[key] = [q, raw]
         elif q > rec[0]:

@@ -16,6 +16,10 @@ earliest of its add's ok completion and the completion of the first read that
 saw it. A read *misses* an element when it began after the element was known
 and does not contain it. Every ok read and final-read takes part.
 
+Latencies (quantiles in ms): *stable*, from when an element was known to the
+last read that missed it (0 when none did), for elements in every final
+state; *lost*, from when a lost element was known to the last read that saw it.
+
 Each element falls in exactly one class:
 - ``unexpected``: seen in some read, but never attempted (no add, or only
   failed adds: ``fail`` means certainly not applied).
@@ -41,7 +45,7 @@ import heapq
 from typing import Any, Collection, Iterable
 
 from .history import HistoryError
-from .stats import gc_paused, make_op, scan_ops
+from .stats import brief, gc_paused, make_op, scan_ops
 
 MAX_LISTED = 1000  # lost / unexpected elements described in full
 MAX_STALE_LISTED = 100
@@ -59,11 +63,11 @@ def _quantiles(values_ns: list) -> dict | None:
 
 def _read_set(value: Any, where: str) -> set:
     if not isinstance(value, (list, tuple, set, frozenset)):
-        raise HistoryError(f"{where}: a set read's value must be a list of elements, got {value!r}")
+        raise HistoryError(f"{where}: a set read's value must be a list of elements, got {brief(value)}")
     try:
         return set(value)
     except TypeError:
-        raise HistoryError(f"{where}: set elements must be numbers or strings, got {value!r}") from None
+        raise HistoryError(f"{where}: set elements must be numbers or strings, got {brief(value)}") from None
 
 
 def _node_name(node: Any) -> str:
@@ -100,7 +104,7 @@ def check_set(history: Iterable[dict], *, nodes: Collection | None = None) -> di
                 prev = adds.get(e)
             except TypeError:
                 raise HistoryError(
-                    f"event {iev.get('index', ipos)}: a set element must be a number or string, got {e!r}"
+                    f"event {iev.get('index', ipos)}: a set element must be a number or string, got {brief(e)}"
                 ) from None
             if prev is None or _RANK[typ] > _RANK[prev[1]]:
                 adds[e] = raw

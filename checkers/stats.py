@@ -46,6 +46,12 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
+def brief(value: Any, limit: int = 200) -> str:
+    """``repr`` cut to ``limit`` characters, for error messages about huge values."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + f"... ({len(text)} characters)"
+
+
 def _bad_event(ev: Any, pos: int) -> HistoryError:
     if not isinstance(ev, dict):
         return HistoryError(f"event {pos}: expected an object, got {type(ev).__name__}")

@@ -284,3 +284,10 @@ def test_junk_values_give_a_verdict_or_a_history_error_never_a_crash(ops):
     except HistoryError:
         return
     assert r["valid"] in (True, False, "unknown")
+
+
+def test_errors_about_huge_values_stay_short():
+    h = H().add(1).op(9, "read", None, [[i] for i in range(100000)])
+    with pytest.raises(HistoryError) as e:
+        check_set(h.events)
+    assert len(str(e.value)) < 400 and "characters)" in str(e.value)
