@@ -96,7 +96,7 @@ def check_bank(
     "delta_range": [min, max] | None, "totals": [[time_ns, total, ok], ...],
     "totals_downsampled": bool}``, where a detail is ``{"op", "kinds",
     "total", "delta", "negative": {acct: balance}, "missing", "unexpected"}``.
-    No ok read at all gives ``"unknown"``.
+    A point's time is the read's completion. No ok read at all gives ``"unknown"``.
     """
     if accounts is not None and not isinstance(accounts, (list, tuple, set, frozenset)):
         raise HistoryError(f"accounts must be a list, got {brief(accounts)}")
