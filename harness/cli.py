@@ -261,6 +261,8 @@ def _concurrency(ctx: click.Context, param: click.Parameter, value: str) -> str:
 @click.option("--replication-factor", type=click.IntRange(min=1), help="Database replication factor (default: all nodes).")
 @click.option("--txn-mode", default="single-node", show_default=True, type=click.Choice(["single-node", "cluster-wide"]),
               help="bank: how transfers commit.")
+@click.option("--client-mode", default="pinned", show_default=True, type=click.Choice(["pinned", "failover"]),
+              help="pinned: worker i talks only to node i mod N; failover: prefers it, moves on when refused.")
 @click.option("--request-timeout", default=5.0, show_default=True, type=click.FloatRange(min=0.1),
               help="Hard timeout of every client request, seconds.")
 @click.option("--subnet", help="Private subnet for the test network, e.g. 10.250.7.0/24 (default: a free /24 in 10.250/16).")
@@ -269,7 +271,8 @@ def _concurrency(ctx: click.Context, param: click.Parameter, value: str) -> str:
 def test_cmd(workload: str, nemesis: list[str], nodes: int, runtime: str, time_limit: float, concurrency: str,
              rate: float | None, seed: int | None, test_count: int, defects: tuple[str, ...],
              nemesis_interval: float, partition_kinds: list[str], recovery_time: float,
-             replication_factor: int | None, txn_mode: str, request_timeout: float, subnet: str | None,
+             replication_factor: int | None, txn_mode: str, client_mode: str, request_timeout: float,
+             subnet: str | None,
              results_dir: Path, leave_db_running: bool) -> None:
     """Run a test: start a cluster, drive a workload under faults, check the history.
 
@@ -306,7 +309,8 @@ def test_cmd(workload: str, nemesis: list[str], nodes: int, runtime: str, time_l
                          concurrency=workers, rate=rate, seed=seed if seed is not None else random.randrange(2**31),
                          defects=list(defects), nemesis_interval=nemesis_interval, partition_kinds=partition_kinds,
                          recovery_time=recovery_time, request_timeout=request_timeout,
-                         replication_factor=replication_factor, txn_mode=txn_mode, subnet=subnet,
+                         replication_factor=replication_factor, txn_mode=txn_mode, client_mode=client_mode,
+                         subnet=subnet,
                          results_dir=results_dir, leave_db_running=leave_db_running,
                          command=" ".join(["harness", *sys.argv[1:]]))
         try:
@@ -384,6 +388,9 @@ def up(nodes: int, defects: tuple[str, ...], replication_factor: int | None, sub
     except BaseException:
         runtime.teardown()
         raise
+    (run_dir / "cluster.json").write_text(json.dumps({
+        "run_id": run_id, "database": cluster.database,
+        "nodes": [{"name": a.name, "tag": a.tag, "url": a.url} for a in cluster.addresses]}, indent=2) + "\n")
     click.echo(f"cluster {run_id} is up ({nodes} nodes, database {cluster.database!r}); logs in {run_dir}/nodes/")
     for a in cluster.addresses:
         click.echo(f"  {a.name} ({a.tag})  {a.url}")

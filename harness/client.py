@@ -61,6 +61,7 @@ class NodeClient:
         self.db = database
         self.timeout = timeout
         self.http = requests.Session()
+        self.answered_by: str | None = None  # the node of the last request, for the history
 
     def close(self) -> None:
         self.http.close()
@@ -69,6 +70,7 @@ class NodeClient:
                 ok: Sequence[int] = (200, 201, 204), idempotent: bool = False) -> requests.Response:
         """One request; raises Definite or Indeterminate. Reads are `idempotent`:
         for them a timeout is a definite failure of the read, not an unknown write."""
+        self.answered_by = self.node.name
         url = self.node.url + path
         data = None if body is None else json.dumps(body)
         headers = {"Content-Type": "application/json"} if data is not None else {}
@@ -130,6 +132,36 @@ class NodeClient:
         if cluster_wide:
             body["TransactionMode"] = "ClusterWide"
         return self.request("POST", f"/databases/{self.db}/bulk_docs", body=body).json()
+
+
+class FailoverClient(NodeClient):
+    """Prefers one node and fails over along the others, RavenDB client style.
+
+    Only a request that certainly did not reach a server (connection refused,
+    no route) moves on to the next node; anything that may have been applied
+    is reported as it is, never retried elsewhere. `answered_by` names the
+    node that finally answered.
+    """
+
+    def __init__(self, nodes: Sequence[NodeAddress], preferred: int, database: str,
+                 timeout: float = DEFAULT_TIMEOUT) -> None:
+        self.order = [nodes[(preferred + i) % len(nodes)] for i in range(len(nodes))]
+        super().__init__(self.order[0], database, timeout)
+
+    def request(self, method: str, path: str, **kw: Any) -> requests.Response:
+        last: ClientError | None = None
+        for node in self.order:
+            self.node = node
+            try:
+                return super().request(method, path, **kw)
+            except Definite as e:
+                if e.type != "connection-refused":
+                    raise
+                last = e
+            finally:
+                self.node = self.order[0]
+        assert last is not None
+        raise Definite(f"every node refused the connection (last: {last})", last.node, "connection-refused")
 
 
 def put_command(doc_id: str, doc: dict, collection: str, change_vector: str | None = None) -> dict:

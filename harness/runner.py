@@ -23,7 +23,7 @@ from typing import Any, Callable
 
 from unkindness import __version__
 from unkindness.harness import checking
-from unkindness.harness.client import NodeClient
+from unkindness.harness.client import FailoverClient, NodeClient
 from unkindness.harness.db import Cluster
 from unkindness.harness.generator import Completion, Workers, run_phase
 from unkindness.harness.history_files import load
@@ -60,6 +60,7 @@ class TestConfig:
     request_timeout: float = 5.0
     replication_factor: int | None = None
     txn_mode: str = "single-node"
+    client_mode: str = "pinned"
     leave_db_running: bool = False
     subnet: str | None = None
     results_dir: Path = Path("results")
@@ -105,6 +106,8 @@ def reproduce_command(cfg: TestConfig) -> str:
         args += ["--defect", d]
     if cfg.workload == "bank":
         args += ["--txn-mode", cfg.txn_mode]
+    if cfg.client_mode != "pinned":
+        args += ["--client-mode", cfg.client_mode]
     if cfg.replication_factor:
         args += ["--replication-factor", str(cfg.replication_factor)]
     return shlex.join(args)
@@ -237,8 +240,13 @@ def run_test(cfg: TestConfig, out: Callable[[str], None] = print) -> RunOutcome:
         schedule = NemesisSchedule(nemeses, recorder, cfg.nemesis_interval, cfg.seed, log=out)
         progress = _Progress(recorder, lambda: schedule.current if schedule else [], out)
 
-        worker_clients = [workload.client(NodeClient(cluster.addresses[w % cfg.nodes], cluster.database,
-                                                     cfg.request_timeout), w) for w in range(cfg.concurrency)]
+        def http_for(w: int) -> NodeClient:
+            """Worker w talks to node w mod N (Jepsen's way), or prefers it and fails over."""
+            if cfg.client_mode == "failover":
+                return FailoverClient(cluster.addresses, w % cfg.nodes, cluster.database, cfg.request_timeout)
+            return NodeClient(cluster.addresses[w % cfg.nodes], cluster.database, cfg.request_timeout)
+
+        worker_clients = [workload.client(http_for(w), w) for w in range(cfg.concurrency)]
         workers = Workers(cfg.concurrency)
         out(f"main phase: {cfg.time_limit:g} s, {cfg.concurrency} workers, nemesis {'+'.join(cfg.nemesis)}")
         progress.start()

@@ -63,29 +63,28 @@ class BankClient:
         self.ids = [f"accounts/{i}" for i in range(self.opts.accounts)]
 
     def invoke(self, op: Invocation) -> Completion:
-        node = self.http.node.name
         try:
             if op.f == "read":
                 docs = self.http.load(self.ids)
-                return Completion("ok", {i: d["balance"] for i, d in docs.items() if d is not None}, node)
-            return self._transfer(op.value, node)
+                return Completion("ok", {i: d["balance"] for i, d in docs.items() if d is not None}, self.http.answered_by)
+            return self._transfer(op.value)
         except Definite as e:
-            return Completion("fail", op.value, node, str(e))
+            return Completion("fail", op.value, self.http.answered_by, str(e))
 
-    def _transfer(self, t: dict, node: str) -> Completion:
+    def _transfer(self, t: dict) -> Completion:
         docs = self.http.load([t["from"], t["to"]])
         src, dst = docs.get(t["from"]), docs.get(t["to"])
         if src is None or dst is None:
-            return Completion("fail", t, node, "account missing")
+            return Completion("fail", t, self.http.answered_by, "account missing")
         if src["balance"] < t["amount"]:
-            return Completion("fail", t, node, "insufficient funds")
+            return Completion("fail", t, self.http.answered_by, "insufficient funds")
         cluster_wide = self.opts.txn_mode == "cluster-wide"
         cv = (lambda d: None) if cluster_wide else (lambda d: d["@metadata"]["@change-vector"])
         self.http.batch([
             put_command(t["from"], {"balance": src["balance"] - t["amount"]}, COLLECTION, cv(src)),
             put_command(t["to"], {"balance": dst["balance"] + t["amount"]}, COLLECTION, cv(dst)),
         ], cluster_wide=cluster_wide)
-        return Completion("ok", t, node)
+        return Completion("ok", t, self.http.answered_by)
 
 
 class BankWorkload:

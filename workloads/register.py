@@ -57,25 +57,24 @@ class RegisterClient:
         return f"/databases/{self.http.db}/cmpxchg?key={quote(key, safe='')}"
 
     def invoke(self, op: Invocation) -> Completion:
-        node = self.http.node.name
         v = op.value
         try:
             if op.f == "get":
                 resp = self.http.request("GET", self._path(v["key"]) + "&linearizable=true", ok=(200, 404),
                                          idempotent=True)
                 if resp.status_code == 404:
-                    return Completion("ok", {"key": v["key"], "value": None, "index": None}, node)
+                    return Completion("ok", {"key": v["key"], "value": None, "index": None}, self.http.answered_by)
                 item = resp.json()["Results"][0]
                 self.seen[(self.worker, v["key"])] = item["Index"]
                 return Completion("ok", {"key": v["key"], "value": (item.get("Value") or {}).get("Object"),
-                                         "index": item["Index"]}, node)
+                                         "index": item["Index"]}, self.http.answered_by)
             if op.f == "put":
                 body = self.http.request("PUT", self._path(v["key"]) + f"&index={v['index']}",
                                          body={"Object": v["value"]}).json()
             else:
                 body = self.http.request("DELETE", self._path(v["key"]) + f"&index={v['index']}").json()
         except Definite as e:
-            return Completion("fail", v, node, str(e))
+            return Completion("fail", v, self.http.answered_by, str(e))
         ok = bool(body.get("Successful"))
         current = body.get("Value")
         current_value = current.get("Object") if isinstance(current, dict) else None
@@ -87,7 +86,7 @@ class RegisterClient:
         if not ok and current is None:
             current_index = None  # missing key: the server's Index means nothing here
         return Completion("ok", {**v, "successful": ok, "current_value": current_value,
-                                 "current_index": current_index}, node)
+                                 "current_index": current_index}, self.http.answered_by)
 
 
 class RegisterWorkload:

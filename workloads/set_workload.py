@@ -43,16 +43,15 @@ class SetClient:
         self.http = http
 
     def invoke(self, op: Invocation) -> Completion:
-        node = self.http.node.name
         try:
             if op.f == "add":
                 self.http.batch([put_command(f"{PREFIX}{op.value}", {"value": op.value}, "Elements", "")])
-                return Completion("ok", op.value, node)
+                return Completion("ok", op.value, self.http.answered_by)
             docs = self.http.all_documents()
             values = sorted(d["value"] for i, d in docs.items() if i.startswith(PREFIX))
-            return Completion("ok", values, node)
+            return Completion("ok", values, self.http.answered_by)
         except Definite as e:
-            return Completion("fail", op.value, node, str(e))
+            return Completion("fail", op.value, self.http.answered_by, str(e))
 
 
 class SetWorkload:

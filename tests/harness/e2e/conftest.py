@@ -26,11 +26,24 @@ def env(tmp_path, monkeypatch):
     return {**os.environ, "UNKINDNESS_STATE_DIR": str(d)}
 
 
-def leftovers() -> list[str]:
-    """Our namespaces, links and server processes still on the machine."""
-    out = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout.split()
+def leftovers(root: Path) -> list[str]:
+    """Namespaces, links and server processes still present from the runs under `root`.
+
+    Scoped by the runs' ids (test.json) and by their folder in the servers'
+    command lines, so other runs on the machine do not count.
+    """
+    import json
+
+    ids = set()
+    for tj in [*Path(root).rglob("test.json"), *Path(root).rglob("cluster.json")]:
+        try:
+            ids.add(json.loads(tj.read_text()).get("run_id"))
+        except ValueError:
+            continue
+    ids.discard(None)
+    names = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout.split()
     links = subprocess.run(["ip", "-o", "link", "show"], capture_output=True, text=True).stdout
-    found = [n for n in out if n.startswith("uk")]
-    found += [l.split(":")[1].strip() for l in links.splitlines() if l.split(":")[1].strip().startswith("uk")]
-    procs = subprocess.run(["pgrep", "-f", "unkindness-server"], capture_output=True, text=True).stdout.split()
+    names += [l.split(":")[1].strip().split("@")[0] for l in links.splitlines()]
+    found = [n for n in names if any(n.startswith(f"uk{i}") for i in ids)]
+    procs = subprocess.run(["pgrep", "-f", f"unkindness-server.*{root}"], capture_output=True, text=True).stdout.split()
     return found + [f"pid {p}" for p in procs]

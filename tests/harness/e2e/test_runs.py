@@ -42,7 +42,7 @@ def test_set_under_kill_on_a_correct_server_is_valid_and_leaves_nothing(tmp_path
     history = [json.loads(l) for l in (run / "history.jsonl").read_text().splitlines()]
     assert {e["f"] for e in history if e["process"] == "nemesis"} == {"start-kill", "stop-kill"}
     assert sum(1 for e in history if e["f"] == "final-read" and e["type"] == "ok") == 5
-    assert leftovers() == []
+    assert leftovers(tmp_path) == []
 
 
 def test_bank_single_node_under_partition_loses_money_as_the_ap_layer_documents(tmp_path, env):
@@ -55,7 +55,7 @@ def test_bank_single_node_under_partition_loses_money_as_the_ap_layer_documents(
     assert "Read this first." in (run / "report.html").read_text()
     faults = [json.loads(l) for l in (run / "faults.jsonl").read_text().splitlines()]
     assert faults and all(f["kind"] == "partition" and f["grudge"] for f in faults)
-    assert leftovers() == []
+    assert leftovers(tmp_path) == []
 
 
 def test_ack_before_fsync_is_caught_by_set_under_kill(tmp_path, env):
@@ -69,7 +69,7 @@ def test_ack_before_fsync_is_caught_by_set_under_kill(tmp_path, env):
     assert cp.returncode == 1, cp.stdout + cp.stderr
     s = results(run)["results"]["set"]
     assert s["valid"] is False and "lost" in s["summary"]
-    assert leftovers() == []
+    assert leftovers(tmp_path) == []
 
 
 def _start(tmp_path, env, *args):
@@ -99,7 +99,7 @@ def test_sigterm_mid_run_heals_every_fault_and_tears_down(tmp_path, env):
         rec = json.loads(line)
         faults[rec["id"]] = rec
     assert faults and all(f["healed_at"] is not None for f in faults.values())
-    assert leftovers() == []
+    assert leftovers(tmp_path) == []
 
 
 def test_harness_killed_with_sigkill_then_clean_leaves_nothing(tmp_path, env):
@@ -108,12 +108,12 @@ def test_harness_killed_with_sigkill_then_clean_leaves_nothing(tmp_path, env):
     time.sleep(2)
     proc.kill()
     proc.wait()
-    assert leftovers(), "a SIGKILLed harness leaves its cluster behind until clean"
+    assert leftovers(tmp_path), "a SIGKILLed harness leaves its cluster behind until clean"
     cp = subprocess.run([HARNESS, "clean"], capture_output=True, text=True, timeout=60, env=env)
     assert cp.returncode == 0, cp.stderr
     assert "removed namespace" in cp.stdout and "removed process" in cp.stdout
     time.sleep(0.3)
-    assert leftovers() == []
+    assert leftovers(tmp_path) == []
 
 
 def test_up_prints_urls_of_a_working_cluster_and_down_removes_it(tmp_path, env):
@@ -131,7 +131,7 @@ def test_up_prints_urls_of_a_working_cluster_and_down_removes_it(tmp_path, env):
     finally:
         down = subprocess.run([HARNESS, "down"], capture_output=True, text=True, timeout=60, env=env)
     assert down.returncode == 0 and "is down" in down.stdout
-    assert leftovers() == []
+    assert leftovers(tmp_path) == []
     again = subprocess.run([HARNESS, "down"], capture_output=True, text=True, timeout=60, env=env)
     assert again.returncode == 254 and "no cluster started by harness up" in again.stderr
 
@@ -141,10 +141,10 @@ def test_leave_db_running_keeps_the_cluster_until_down(tmp_path, env):
                            "--recovery-time", "0", "--leave-db-running")
     assert cp.returncode == 0, cp.stdout + cp.stderr
     assert "leaving the cluster running" in cp.stderr and "harness down" in cp.stderr
-    assert leftovers()
+    assert leftovers(tmp_path)
     down = subprocess.run([HARNESS, "down"], capture_output=True, text=True, timeout=60, env=env)
     assert down.returncode == 0, down.stderr
-    assert leftovers() == []
+    assert leftovers(tmp_path) == []
 
 
 @pytest.mark.parametrize("args,message", [
@@ -160,4 +160,18 @@ def test_bad_arguments_exit_254_with_one_line(tmp_path, env, args, message):
     cp, _ = harness_test(tmp_path, env, *args, timeout=30)
     assert cp.returncode == 254, cp.stdout + cp.stderr
     assert message in cp.stderr and "Traceback" not in cp.stderr
-    assert leftovers() == []
+    assert leftovers(tmp_path) == []
+
+
+def test_failover_clients_move_on_from_a_killed_node(tmp_path, env):
+    cp, run = harness_test(tmp_path, env, "--workload", "set", "--nemesis", "kill", "--client-mode", "failover",
+                           "--nodes", "3", "--time-limit", "6", "--nemesis-interval", "3", "--recovery-time", "1",
+                           "--seed", "6")
+    assert cp.returncode == 0, cp.stdout + cp.stderr
+    assert "--client-mode failover" in json.loads((run / "test.json").read_text())["reproduce"]
+    history = [json.loads(l) for l in (run / "history.jsonl").read_text().splitlines()]
+    killed = {n for e in history if e["f"] == "start-kill" and e["type"] == "info" for n in e["value"]["nodes"]}
+    refused = [e for e in history if e["type"] == "fail" and "refused" in (e.get("error") or "")]
+    assert killed
+    assert not [e for e in refused if "every node refused" not in e["error"]], "pinned-style failures leaked"
+    assert leftovers(tmp_path) == []
