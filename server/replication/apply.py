@@ -131,3 +131,22 @@ def is_noop(reader: Any, items: list[WireItem], *, ignore_change_vectors: bool =
             return False
     return True
 
+
+def resolve_stored_conflicts(txn: Any, config: resolvers.SolverConfig) -> ApplyStats:
+    """Apply a (new) resolver to the conflicts already stored, as RavenDB does when the
+    conflict-resolution settings change. Conflicts it cannot resolve stay."""
+    stats = ApplyStats()
+    ids = sorted({c.id for c in txn.all_items("conflict")})
+    for doc_id in ids:
+        versions = [version_of(c) for c in txn.get_conflicts(doc_id)]
+        if len(versions) < 2:
+            continue
+        resolution = resolvers.resolve(versions, config)
+        if resolution.version is not None:
+            store_version(txn, resolution.version)
+            stats.resolved += 1
+        else:
+            stats.conflicts += 1
+        stats.resolutions.append({"Id": doc_id, "Resolver": resolution.resolver, "Detail": resolution.detail})
+    return stats
+

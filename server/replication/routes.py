@@ -18,7 +18,7 @@ from .. import conflicts as conflicts_mod
 from .. import resolvers
 from ..http_errors import bad_request, json_response, not_found
 from . import protocol
-from .apply import apply_batch, is_noop, solver_config
+from .apply import apply_batch, is_noop, resolve_stored_conflicts, solver_config
 from .protocol import ProtocolError
 
 MAX_MESSAGE_BYTES = 256 * 1024 * 1024
@@ -108,12 +108,17 @@ async def set_solver(request: web.Request) -> web.Response:
         config = resolvers.parse_solver_config(body)
     except resolvers.SolverConfigError as e:
         raise bad_request(f"conflict solver: {e}") from None
-    await db.storage.write(lambda txn: txn.set_setting(resolvers.SETTING_KEY, config.to_json()))
+    def store_and_resolve(txn: Any) -> Any:
+        txn.set_setting(resolvers.SETTING_KEY, config.to_json())
+        return resolve_stored_conflicts(txn, config)
+
+    stats = await db.storage.write(store_and_resolve)
     reached = [node.tag]
     if request.query.get("local") != "true":
         reached += await _fan_out(node, db, name, config.to_json())
     return json_response({"RaftCommandIndex": 0, "Key": name, "Nodes": sorted(reached),
-                          "Solver": config.to_json()})
+                          "Solver": config.to_json(), "ResolvedConflicts": stats.resolved,
+                          "RemainingConflicts": stats.conflicts})
 
 
 async def _fan_out(node: Any, db: Any, name: str, body: dict[str, Any]) -> list[str]:

@@ -25,6 +25,7 @@ CARTS = ("carts/1", "ShoppingCarts", {"Name": "Oren Eini", "Items": []}, CART_A,
 USERS = ("users/1", "Users", {"Name": "Oren"}, {"Name": "John"}, {"Name": "Doe"})
 SETUPS: dict[str, tuple[dict, tuple]] = {
     "none": ({"record": {"ResolveToLatest": False}}, USERS),
+    "later": ({"record": {"ResolveToLatest": False}}, USERS),  # a resolver is set after the conflict
     "latest": ({}, USERS),  # the default
     "node": ({"solver": {"ResolveToLatest": True, "ResolveToNode": "A"}}, USERS),  # set through the endpoint
     "script": ({"record": {"ResolveToLatest": False, "ResolveByCollection": {"Users": {"Script": NAMES_SCRIPT}}}},
@@ -87,6 +88,13 @@ def test_walkthrough_for_each_resolver(start_cluster) -> None:
     eventually(lambda: caught_up(cluster.nodes, "none"))
     assert converged(cluster, "none", "users/1") == {"Name": "John Doe"}
     assert conflicts(a, "none", "users/1") == [] and conflicts(b, "none", "users/1") == []
+
+    # Setting a resolver resolves the conflicts already stored, on every member.
+    assert get(a, "later", "users/1")[0] == 409
+    reply = set_solver(b, "later", {"ResolveToLatest": True})
+    assert reply["Nodes"] == ["A", "B"] and reply["ResolvedConflicts"] == 1
+    eventually(lambda: caught_up(cluster.nodes, "later"))
+    assert converged(cluster, "later", "users/1") == {"Name": "Doe"}
 
 
 def test_clock_skew_has_its_real_effect_on_latest(start_cluster) -> None:

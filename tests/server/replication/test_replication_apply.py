@@ -12,7 +12,7 @@ import pytest
 from unkindness.server import change_vector as cvlib
 from unkindness.server import documents, revisions
 from unkindness.server.replication import protocol
-from unkindness.server.replication.apply import apply_batch, solver_config
+from unkindness.server.replication.apply import apply_batch, resolve_stored_conflicts, solver_config
 from unkindness.server.resolvers import SolverConfig
 from unkindness.server.storage import Storage
 
@@ -90,6 +90,17 @@ def test_concurrent_writes_without_resolver_are_stored_then_resolved_by_a_write(
     assert pair.b.read_conflicts("users/1") == []
     pair.replicate(pair.b, pair.a, config=none)
     assert pair.a.read_conflicts("users/1") == [] and pair.a.read_document("users/1").data["Name"] == "John Doe"
+
+
+def test_a_new_resolver_resolves_stored_conflicts(pair: Pair) -> None:
+    pair.put(pair.a, "users/1", {"Name": "John"}, T.format(5))
+    pair.put(pair.b, "users/1", {"Name": "Doe"}, T.format(2))
+    pair.replicate(pair.a, pair.b, config=SolverConfig(resolve_to_latest=False))
+    still = pair.run(pair.b, lambda t: resolve_stored_conflicts(t, SolverConfig(resolve_to_latest=False)))
+    assert still.conflicts == 1 and pair.b.read_document("users/1") is None
+    done = pair.run(pair.b, lambda t: resolve_stored_conflicts(t, SolverConfig()))
+    assert done.resolved == 1 and pair.b.read_conflicts("users/1") == []
+    assert pair.b.read_document("users/1").data == {"Name": "John"}
 
 
 def test_latest_resolves_on_arrival_and_both_sides_agree(pair: Pair) -> None:
