@@ -59,3 +59,29 @@ def test_bad_replication_input(start_cluster) -> None:
     r = asyncio.run(exchange(url, [hello]))
     assert r[0]["LastAcceptedEtag"] == 1  # the cursor for source zzzz is durable
     assert node.alive()
+
+
+def test_bad_solver_configuration_is_a_clear_400(start_cluster) -> None:
+    import requests
+
+    cluster = start_cluster(1)
+    cluster.create_database("db", replication_factor=1)
+    url = f"{cluster.nodes[0].url}/admin/replication/conflicts/solver"
+    cases = [
+        ({"name": "db"}, b"{not json", "not valid JSON"),
+        ({"name": "db"}, b'{"ResolveToLatest": "yes"}', "ResolveToLatest"),
+        ({"name": "db"}, b'{"ResolveByCollection": {"Users": {"Script": "return ("}}}', "does not compile"),
+        ({}, b"{}", "name="),
+    ]
+    for params, body, needle in cases:
+        r = requests.post(url, params=params, data=body, timeout=10)
+        assert r.status_code == 400, (body, r.status_code, r.text)
+        assert needle in r.json()["Message"], r.json()
+    r = requests.post(url, params={"name": "nope"}, json={}, timeout=10)
+    assert r.status_code == 503 and "does not exist" in r.json()["Message"]
+    r = requests.get(f"{cluster.nodes[0].url}/databases/db/replication/conflicts", params={"docId": "x"}, timeout=10)
+    assert r.status_code == 404 and "not in conflict" in r.json()["Message"]
+    r = requests.post(url, params={"name": "db"}, json={"ResolveToNode": "A"}, timeout=10)
+    assert r.status_code == 200 and r.json()["Solver"]["ResolveToNode"] == "A"
+    got = requests.get(f"{cluster.nodes[0].url}/databases/db/replication/conflicts/solver", timeout=10).json()
+    assert got["ResolveToNode"] == "A"
