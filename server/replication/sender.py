@@ -45,6 +45,7 @@ class Sender:
         self.last_error: str | None = None
         self.last_ack_time: float | None = None
         self.batches_sent = 0
+        self._handshaken = False
         self.task: asyncio.Task | None = None
         # (etag, monotonic time of its commit) not yet acknowledged, and recent lags in ms:
         # commit here -> durably applied there and acknowledged back
@@ -85,6 +86,7 @@ class Sender:
     async def _run(self) -> None:
         backoff = BACKOFF_MIN_S
         while True:
+            self._handshaken = False
             try:
                 await self._connection()
             except asyncio.CancelledError:
@@ -98,14 +100,10 @@ class Sender:
                 self._log("replication sender error", error=repr(e), level="error")
                 self.last_error = repr(e)
             self.connected = False
-            self.wake.clear()
-            try:
-                await asyncio.wait_for(self.wake.wait(), backoff)
-            except asyncio.TimeoutError:
-                pass
-            backoff = min(backoff * 2, BACKOFF_MAX_S)
-            if self.last_error is None:
-                backoff = BACKOFF_MIN_S
+            # A connection that got as far as the handshake starts the backoff afresh. Commits do
+            # not cut the backoff short: with a peer down, that would be a connect per write.
+            backoff = BACKOFF_MIN_S if self._handshaken else min(backoff * 2, BACKOFF_MAX_S)
+            await asyncio.sleep(backoff)
 
     async def _receive(self, ws: aiohttp.ClientWebSocketResponse, type_: str) -> dict[str, Any]:
         msg = await asyncio.wait_for(ws.receive(), ACK_TIMEOUT_S)
@@ -127,6 +125,7 @@ class Sender:
             self.acked_etag = cursor
             self._acknowledged(cursor)
             self.connected = True
+            self._handshaken = True
             self.last_error = None
             self.on_progress()
             self._log("replication connected", resume_from=cursor)
