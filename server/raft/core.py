@@ -65,7 +65,7 @@ class CoreDefects:
     split_brain_seconds: float = 20.0
 
 
-FOLLOWER, CANDIDATE, LEADER = "follower", "candidate", "leader"
+FOLLOWER, PRE_CANDIDATE, CANDIDATE, LEADER = "follower", "pre-candidate", "candidate", "leader"
 
 
 class RaftCore:
@@ -83,6 +83,7 @@ class RaftCore:
         self.delivered = log.snapshot_index
         self.restore_pending = log.snapshot_index > 0
         self.votes: set[str] = set()
+        self.election_attempts = 0  # since we last had a leader; widens the timeout after split votes
         self.progress: dict[str, Progress] = {}
         self.last_leader_contact = -1e9
         self.term_start_index = 0
@@ -95,6 +96,7 @@ class RaftCore:
         self.events: list[dict] = []
         self.quorum_lost_at: float | None = None
         self.next_heartbeat = now
+        self.last_tick = now
         self._rebuild_configs()
         self.election_deadline = now
         self._reset_election_deadline(now)
@@ -155,10 +157,12 @@ class RaftCore:
     # ---- helpers -------------------------------------------------------
     def _reset_election_deadline(self, now: float) -> None:
         t = self.timing
-        self.election_deadline = now + self.rng.uniform(t.election_min, t.election_max)
+        high = t.election_max if self.election_attempts <= 1 else 2 * t.election_max - t.election_min
+        self.election_deadline = now + self.rng.uniform(t.election_min, high)
 
-    def _send(self, to: str, msg: dict) -> None:
-        msg.update({"from": self.me, "to": to, "term": self.log.term, "cluster": self.log.cluster_id})
+    def _send(self, to: str, msg: dict, term: int | None = None) -> None:
+        msg.update({"from": self.me, "to": to, "term": self.log.term if term is None else term,
+                    "cluster": self.log.cluster_id})
         self.outbox.append(msg)
 
     def _event(self, event: str, **fields: Any) -> None:
@@ -183,16 +187,47 @@ class RaftCore:
         self.reads = []
 
     # ---- elections -----------------------------------------------------
+    def _pre_campaign(self, now: float) -> None:
+        """Pre-vote (thesis 9.6): ask whether we could win before raising our term.
+
+        A node cut off from the majority thus never inflates its term, and does
+        not depose a healthy leader when it comes back.
+        """
+        self.election_attempts += 1
+        self.role = PRE_CANDIDATE
+        self.leader = None
+        self.votes = {self.me}
+        self._reset_election_deadline(now)  # after a failed attempt: a twice-as-wide range
+        if self._has_majority(self.votes):
+            self._campaign(now)
+            return
+        for peer in self.voters:
+            if peer != self.me:
+                self._send(peer, {"type": "prevote", "last_index": self.log.last_index(),
+                                  "last_term": self.log.last_term()}, term=self.log.term + 1)
+
+    def _on_prevote(self, msg: dict, now: float) -> None:
+        up_to_date = (msg["last_term"], msg["last_index"]) >= (self.log.last_term(), self.log.last_index())
+        granted = msg["term"] > self.log.term and up_to_date and not self._in_lease(now)
+        self._send(msg["from"], {"type": "prevote_resp", "granted": granted},
+                   term=msg["term"] if granted else self.log.term)
+
+    def _on_prevote_resp(self, msg: dict, now: float) -> None:
+        if self.role != PRE_CANDIDATE:
+            return
+        if msg["granted"] and msg["term"] == self.log.term + 1:
+            self.votes.add(msg["from"])
+            if self._has_majority(self.votes):
+                self._campaign(now)
+        elif not msg["granted"] and msg["term"] > self.log.term:
+            self._become_follower(msg["term"], None, f"higher term {msg['term']} from {msg['from']}")
+
     def _campaign(self, now: float) -> None:
-        retry = self.role == CANDIDATE
         self.role = CANDIDATE
         self.leader = None
         self.log.set_hard_state(self.log.term + 1, self.me)
         self.votes = {self.me}
         self._reset_election_deadline(now)
-        if retry:  # a split vote: draw from a twice-as-wide range so the next attempts drift apart
-            t = self.timing
-            self.election_deadline = now + self.rng.uniform(t.election_min, 2 * t.election_max - t.election_min)
         self._event("election_started", last_index=self.log.last_index())
         if self._has_majority(self.votes):
             self._become_leader(now)
@@ -209,6 +244,7 @@ class RaftCore:
     def _become_leader(self, now: float) -> None:
         self.role = LEADER
         self.leader = self.me
+        self.election_attempts = 0
         self.quorum_lost_at = None
         last = self.log.last_index()
         self.progress = {p: Progress(next=last + 1, ack_time=now) for p in self.voters if p != self.me}
@@ -221,13 +257,24 @@ class RaftCore:
 
     # ---- inputs --------------------------------------------------------
     def tick(self, now: float) -> None:
+        gap = now - self.last_tick
+        self.last_tick = now
+        if gap > self.timing.election_min:
+            # We were not running (SIGSTOP, an overloaded machine): silence we could not have heard
+            # says nothing about the others, so timers restart as if the stall had not happened and
+            # check-quorum and elections judge fresh round trips instead.
+            for p in self.progress.values():
+                p.ack_time += gap
+            self.election_deadline += gap
+            self.last_leader_contact += gap
+            self._event("stalled", seconds=round(gap, 3), role=self.role)
         if self.role == LEADER:
             if now >= self.next_heartbeat:
                 self._broadcast(now)
             self._check_quorum(now)
         elif now >= self.election_deadline:
             if self.is_member:
-                self._campaign(now)
+                self._pre_campaign(now)
             else:
                 self._reset_election_deadline(now)
 
@@ -278,6 +325,12 @@ class RaftCore:
         if msg.get("cluster") != self.log.cluster_id:
             if not self._adopt_cluster(msg, now):
                 return
+        if kind == "prevote":  # never changes our term, whatever it carries
+            self._on_prevote(msg, now)
+            return
+        if kind == "prevote_resp":
+            self._on_prevote_resp(msg, now)
+            return
         term = msg["term"]
         if kind == "vote" and term > self.log.term and self._in_lease(now):
             self._event("vote_ignored", candidate=msg["from"], candidate_term=term, reason="leader lease")
@@ -344,6 +397,7 @@ class RaftCore:
         self.role = FOLLOWER
         self.leader = msg["from"]
         self.last_leader_contact = now
+        self.election_attempts = 0
         self._reset_election_deadline(now)
 
     def _on_append(self, msg: dict, now: float) -> None:

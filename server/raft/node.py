@@ -26,6 +26,7 @@ from .transport import HttpTransport, TransportError
 
 RAFT_DEFECTS = ("raft-ack-before-fsync", "stale-linearizable-reads", "split-brain-leader")
 HOOK_DEFECTS = ("cmpxchg-without-quorum",)  # the caller passes allow_local_without_quorum=True
+_REPLY_TYPES = ("append_resp", "vote_resp", "prevote_resp")  # answered in the HTTP response
 
 
 class RaftNode:
@@ -222,8 +223,9 @@ class RaftNode:
         senders = {m.get("from") for m in messages}
         for m in messages:
             self.core.step(m, now)
-        replies = [m for m in self.core.outbox if m["to"] in senders and m["type"] in ("append_resp", "vote_resp")]
-        self.core.outbox = [m for m in self.core.outbox if not (m["to"] in senders and m["type"] in ("append_resp", "vote_resp"))]
+        is_reply = [m["to"] in senders and m["type"] in _REPLY_TYPES for m in self.core.outbox]
+        replies = [m for m, r in zip(self.core.outbox, is_reply) if r]
+        self.core.outbox = [m for m, r in zip(self.core.outbox, is_reply) if not r]
         self._process()
         return replies
 

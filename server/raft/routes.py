@@ -16,8 +16,9 @@ from .errors import MembershipError, NoQuorum, NotLeader, RaftError
 from .node import RaftNode
 
 _STATUS = {NotLeader: 421, NoQuorum: 503, MembershipError: 409}
-_MESSAGE_TYPES = {"vote", "vote_resp", "append", "append_resp", "snapshot"}
-_REQUIRED = {"vote": ("last_index", "last_term"), "vote_resp": ("granted",),
+_MESSAGE_TYPES = {"prevote", "prevote_resp", "vote", "vote_resp", "append", "append_resp", "snapshot"}
+_REQUIRED = {"prevote": ("last_index", "last_term"), "prevote_resp": ("granted",),
+             "vote": ("last_index", "last_term"), "vote_resp": ("granted",),
              "append": ("prev_index", "prev_term", "entries", "commit", "seq"),
              "append_resp": ("success", "match", "hint", "seq"),
              "snapshot": ("last_index", "last_term", "config", "data", "seq")}

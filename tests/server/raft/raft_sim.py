@@ -34,6 +34,11 @@ class Sim:
         self.queue: list[dict] = []
         self.drop_rate = 0.0
         self.strict = True  # assert state machine safety as entries are applied
+        self.proposed: dict[str, set[int]] = {}  # node -> indexes it proposed and has not yet acknowledged
+        self.acked_max = 0  # highest index acknowledged to a client (applied by its proposer)
+        self.reads: dict[tuple[str, int], int] = {}  # (node, read id) -> acked_max when the read began
+        self.reads_done = 0
+        self.read_results: dict[tuple[str, int], int] = {}  # (node, read id) -> confirmed read index
         self.violations: list[str] = []
         self.leaders_by_term: dict[tuple, set[str]] = {}
         self.committed: dict[tuple, tuple[int, Any]] = {}  # (cluster, index) -> (term, data), as first seen applied
@@ -95,7 +100,19 @@ class Sim:
                 self.leaders_by_term.setdefault((core.log.cluster_id, ev["term"]), set()).add(u)
         core.events.clear()
         self._restore(u)
+        for rid, idx in core.ready_reads:
+            self.read_results[(u, rid)] = idx
+            need = self.reads.pop((u, rid), None)
+            if need is not None:
+                self.reads_done += 1
+                if idx < need:
+                    self.violations.append(f"stale read on {u}: read index {idx} < acknowledged {need}")
+                    assert not self.strict, self.violations[-1]
+        core.ready_reads.clear()
         for e in core.take_committed():
+            if e["index"] in self.proposed.get(u, ()):
+                self.proposed[u].discard(e["index"])
+                self.acked_max = max(self.acked_max, e["index"])
             self.applied[u].append((e["index"], e["data"]))
             prev = self.committed.setdefault((core.log.cluster_id, e["index"]), (e["term"], e["data"]))
             if prev != (e["term"], e["data"]):
@@ -145,9 +162,20 @@ class Sim:
     def propose(self, k: str, v: Any) -> int:
         lead = self.leader()
         assert lead, "no leader"
-        index, _ = self.cores[lead].propose([k, v], self.now)
-        self._drain(lead)
+        return self.propose_on(lead, k, v)
+
+    def propose_on(self, u: str, k: str, v: Any) -> int:
+        index, _ = self.cores[u].propose([k, v], self.now)
+        self.proposed.setdefault(u, set()).add(index)
+        self._drain(u)
         return index
+
+    def read_on(self, u: str) -> int:
+        """Start a read-index round on ``u``; checked against acknowledged writes when it completes."""
+        rid = self.cores[u].request_read(self.now)
+        self.reads[(u, rid)] = self.acked_max
+        self._drain(u)
+        return rid
 
     def snapshot(self, u: str) -> None:
         core = self.cores[u]

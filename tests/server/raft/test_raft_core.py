@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from raft_sim import Sim, url
-from unkindness.server.raft.core import CANDIDATE, FOLLOWER, LEADER, CoreDefects
+from unkindness.server.raft.core import CANDIDATE, FOLLOWER, LEADER, PRE_CANDIDATE, CoreDefects
 from unkindness.server.raft.errors import MembershipError, NotLeader
 
 pytestmark = pytest.mark.timeout(60)
@@ -95,6 +95,11 @@ def test_split_brain_defect_keeps_leading_and_acknowledges_without_majority():
     assert sim.cores[old].role == LEADER and sim.cores[old].commit_index >= idx
     assert sim.state[old].get("acked-alone") == 1  # applied although no one else has it
     assert any("differs on " + old in v for v in sim.violations)  # the majority committed something else there
+    sim.propose_on(sim.leader(), "newer", 1)  # acknowledged by the majority side
+    sim.run(0.3)
+    sim.read_on(old)  # the deposed leader confirms its read alone
+    sim.run(0.1)
+    assert any("stale read on " + old in v for v in sim.violations)
 
 
 def test_without_split_brain_defect_the_isolated_leader_never_acknowledges():
@@ -105,6 +110,8 @@ def test_without_split_brain_defect_the_isolated_leader_never_acknowledges():
     sim.run(1.5)
     with pytest.raises(NotLeader):
         sim.cores[old].propose(["acked-alone", 1], sim.now)
+    with pytest.raises(NotLeader):
+        sim.cores[old].request_read(sim.now)
 
 
 def test_minority_cannot_commit():
@@ -117,7 +124,7 @@ def test_minority_cannot_commit():
     idx = sim.propose("x", 1)
     sim.run(2.0)
     assert all(sim.cores[u].commit_index < idx for u in urls)
-    assert sim.cores[lead].role in (FOLLOWER, CANDIDATE)
+    assert sim.cores[lead].role in (FOLLOWER, PRE_CANDIDATE, CANDIDATE)
 
 
 def test_far_behind_node_catches_up_by_snapshot():
@@ -142,14 +149,15 @@ def test_read_index_needs_a_majority_round_in_the_current_term():
     urls = sim.form_cluster(3)
     lead = sim.leader()
     core = sim.cores[lead]
-    rid = core.request_read(sim.now)
+    idx = sim.propose("x", 1)
     sim.run(0.1)
-    assert rid in [r for r, _ in core.ready_reads]
-    core.ready_reads.clear()
+    rid = sim.read_on(lead)
+    sim.run(0.1)
+    assert sim.read_results[(lead, rid)] >= idx
     sim.isolate(lead)
-    rid2 = core.request_read(sim.now)
+    rid2 = sim.read_on(lead)
     sim.run(0.3)
-    assert rid2 not in [r for r, _ in core.ready_reads]
+    assert (lead, rid2) not in sim.read_results
     sim.run(1.5)
     assert rid2 in core.failed_reads  # stepped down: the read can never be confirmed
 
@@ -202,6 +210,51 @@ def test_member_of_a_multi_node_cluster_refuses_a_foreign_leader():
     assert any(e["event"] == "foreign_cluster_refused" for e in core.events)
 
 
+def test_pre_vote_keeps_a_cut_off_node_from_raising_its_term_and_deposing_the_leader():
+    sim = Sim(15)
+    urls = sim.form_cluster(3)
+    lead = sim.leader()
+    term = sim.cores[lead].log.term
+    cut = next(u for u in urls if u != lead)
+    sim.isolate(cut)
+    sim.run(5.0)
+    assert sim.cores[cut].role == PRE_CANDIDATE and sim.cores[cut].log.term == term
+    sim.heal()
+    sim.run(1.0)
+    assert sim.leader() == lead and sim.cores[lead].log.term == term
+    assert sim.cores[cut].role == FOLLOWER and sim.cores[cut].leader == lead
+
+
+def test_pre_vote_then_vote_elects_after_the_leader_dies():
+    sim = Sim(16)
+    urls = sim.form_cluster(3)
+    old = sim.leader()
+    term = sim.cores[old].log.term
+    sim.crash(old)
+    assert sim.run_until(lambda: sim.leader() not in (None, old), 3)
+    assert sim.cores[sim.leader()].log.term == term + 1  # pre-vote spent no term on failed attempts
+
+
+def test_a_stall_of_the_whole_process_is_not_mistaken_for_lost_followers():
+    sim = Sim(17)
+    urls = sim.form_cluster(3)
+    lead = sim.leader()
+    term = sim.cores[lead].log.term
+    sim.now += 3.0  # nobody ran for 3 s (the machine stalled)
+    sim.run(1.0)
+    assert sim.leader() == lead and sim.cores[lead].log.term == term
+
+
+def test_an_isolated_leader_still_steps_down_after_a_stall():
+    sim = Sim(18)
+    urls = sim.form_cluster(3)
+    lead = sim.leader()
+    sim.isolate(lead)
+    sim.now += 3.0
+    sim.run(sim.cores[lead].timing.election_max + 0.3)
+    assert sim.cores[lead].role != LEADER
+
+
 def test_vote_lease_ignores_a_disruptive_candidate():
     sim = Sim(13)
     urls = sim.form_cluster(3)
@@ -230,13 +283,12 @@ def test_log_is_durable_across_restart_from_disk(tmp_path):
     sim.check_election_safety()
 
 
-@pytest.mark.parametrize("seed", range(12))
+@pytest.mark.parametrize("seed", range(30))
 def test_random_faults_keep_election_and_state_machine_safety(seed):
     sim = Sim(100 + seed)
     urls = sim.form_cluster(5)
     rng = sim.rng
     sim.drop_rate = 0.05
-    acked = []
     for _ in range(25):
         action = rng.random()
         if action < 0.3:
@@ -253,12 +305,9 @@ def test_random_faults_keep_election_and_state_machine_safety(seed):
             sim.heal()
         lead = sim.leader()
         if lead:
-            try:
-                idx, term = sim.cores[lead].propose(["k", rng.random()], sim.now)
-                sim._drain(lead)
-                acked.append((lead, idx, term))
-            except NotLeader:
-                pass
+            sim.propose_on(lead, "k", rng.random())
+        for u in sim.leaders():  # every node that believes it leads, stale ones included
+            sim.read_on(u)
         if lead and rng.random() < 0.2:
             sim.snapshot(lead)
         sim.run(rng.uniform(0.05, 0.6))
@@ -271,4 +320,7 @@ def test_random_faults_keep_election_and_state_machine_safety(seed):
     sim.run(2.0)
     lead = sim.leader()
     assert all(sim.state[u] == sim.state[lead] for u in urls)
+    sim.read_on(lead)
+    sim.run(0.3)
+    assert sim.reads_done > 0 and sim.acked_max > 0
     sim.check_election_safety()

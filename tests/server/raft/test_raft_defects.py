@@ -108,8 +108,8 @@ def test_compare_exchange_on_a_node_without_leader(make_cluster, defect):
     assert r.status_code == 200 and r.json()["result"] == {"ok": True}, r.text
     for x in paused:
         c.resume(x)
-    c.wait_leader(timeout=5)
     witness = paused[1] if paused[0] is leader else paused[0]
+    c.wait_caught_up(witness)
     assert c.get(witness, "lock").json()["value"] != "lonely", "the granted CAS never reached the majority"
     r2 = c.cas(witness, "lock", None, "witness")
     assert r2.status_code == 200, r2.text
