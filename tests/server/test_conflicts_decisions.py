@@ -133,3 +133,46 @@ def test_conflict_error_body_names_the_client_exception() -> None:
     (LocalState(tombstone=tomb("A:1")), "deleted"), (LocalState(conflicts=(doc("A:1"), doc("B:1"))), "conflicted")])
 def test_local_state_kinds(state: LocalState, kind: str) -> None:
     assert state.kind == kind
+
+
+# --- properties over random states ------------------------------------------------
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from unkindness.server import change_vector as cvlib  # noqa: E402
+
+_cvs = st.dictionaries(st.sampled_from(["A", "B", "C"]), st.integers(1, 4), min_size=1).map(
+    lambda d: ", ".join(f"{k}:{v}" for k, v in sorted(d.items())))
+_versions = st.builds(lambda cv, val, dead: tomb(cv) if dead else doc(cv, val), _cvs, st.integers(0, 2), st.booleans())
+_states = st.one_of(
+    st.just(LocalState()),
+    _versions.map(lambda v: LocalState(tombstone=v) if v.deleted else LocalState(document=v)),
+    st.lists(_versions, min_size=2, max_size=3, unique_by=lambda v: v.change_vector).filter(
+        lambda vs: all(cvlib.compare(x.change_vector, y.change_vector) is cvlib.Order.CONCURRENT
+                       for x in vs for y in vs if x is not y)  # stored conflicts are mutually concurrent
+    ).map(lambda vs: LocalState(conflicts=tuple(vs))),
+)
+
+
+@settings(max_examples=250, deadline=None)
+@given(_states, _versions)
+def test_decisions_agree_with_change_vector_order(local: LocalState, incoming: Version) -> None:
+    a = decide(local, incoming)
+    current = list(local.conflicts) or [v for v in (local.document, local.tombstone) if v is not None]
+    orders = [cvlib.compare(incoming.change_vector, c.change_vector) for c in current]
+    if a.kind is ActionKind.STORE:  # replaces only what it has seen
+        assert all(o is cvlib.Order.NEWER for o in orders)
+    elif a.kind is ActionKind.IGNORE:  # only what is already covered here
+        assert any(o in (cvlib.Order.OLDER, cvlib.Order.EQUAL) for o in orders)
+    elif a.kind is ActionKind.MERGE_TOMBSTONES:
+        assert incoming.deleted and local.kind == "deleted" and orders == [cvlib.Order.CONCURRENT]
+        assert cvlib.dominates(a.version.change_vector, incoming.change_vector)
+        assert cvlib.dominates(a.version.change_vector, local.tombstone.change_vector)
+    else:  # a conflict keeps every version not seen by another, the newcomer included
+        assert incoming in a.versions and len(a.versions) >= 2
+        for x in a.versions:
+            for y in a.versions:
+                if x is not y:  # and stays mutually concurrent (or same history, different content)
+                    order = cvlib.compare(x.change_vector, y.change_vector)
+                    assert order is cvlib.Order.CONCURRENT or (
+                        order is cvlib.Order.EQUAL and content_key(x.body) != content_key(y.body))
