@@ -41,22 +41,26 @@ def _no_cyclic_gc():
 
 
 def check_list_append(history: list[dict], consistency_model: str = DEFAULT_MODEL, *,
-                      max_cycles_per_type: int = 10) -> dict:
+                      max_cycles_per_type: int = 10, max_search_work: int = 5_000_000) -> dict:
     """Checks an Elle list-append history against ``consistency_model``.
 
     Returns ``{"valid", "consistency_model", "anomaly_types", "anomalies",
     "anomaly_counts", "not", "ruled_out_by", "strongest_satisfied", "summary",
     "explanation" (when invalid), "txns", "search"}``. Raises ValueError for an
     unknown model and HistoryError (a ValueError) for a malformed history.
+    ``max_search_work`` caps the (txn, state) visits of all typed cycle
+    searches together; a cycle is reported whatever the cap, but a cap can
+    leave its type less precise, and then the verdict may be "unknown".
     """
-    check_model_name(consistency_model)
-    if not isinstance(max_cycles_per_type, int) or max_cycles_per_type < 1:
-        raise ValueError(f"max_cycles_per_type must be a positive integer, got {max_cycles_per_type!r}")
+    consistency_model = check_model_name(consistency_model)
+    for name, n in (("max_cycles_per_type", max_cycles_per_type), ("max_search_work", max_search_work)):
+        if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+            raise ValueError(f"{name} must be a positive integer, got {n!r}")
     with _no_cyclic_gc():
-        return _check(history, consistency_model, max_cycles_per_type)
+        return _check(history, consistency_model, max_cycles_per_type, max_search_work)
 
 
-def _check(history: list[dict], consistency_model: str, max_cycles_per_type: int) -> dict:
+def _check(history: list[dict], consistency_model: str, max_cycles_per_type: int, max_work: int) -> dict:
     txns, skipped = parse_txns(history)
     versions = infer_versions(txns)
     found: dict[str, list] = {}
@@ -65,7 +69,8 @@ def _check(history: list[dict], consistency_model: str, max_cycles_per_type: int
     for kind, items in find_direct_anomalies(txns, versions).items():
         found.setdefault(kind, []).extend(items)
     graph = build_graph(txns, versions)
-    result = search_cycles(graph, max_per_type=max_cycles_per_type)
+    result = search_cycles(graph, max_per_type=max_cycles_per_type,
+                           per_search=min(200_000, max_work), total=max_work)
     for kind, cycles in result.cycles.items():
         found.setdefault(kind, []).extend(explain_cycle(txns, versions, c, kind) for c in cycles)
 

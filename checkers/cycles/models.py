@@ -84,9 +84,21 @@ ANOMALY_TYPES = (
 )
 
 
+# Other names for the same models (Elle's canonical ones and Adya's levels).
+ALIASES = {
+    "strong-serializable": "strict-serializable", "PL-SS": "strict-serializable",
+    "conflict-serializable": "serializable", "PL-3": "serializable",
+    "PL-SI": "snapshot-isolation", "PL-2.99": "repeatable-read",
+    "PL-2": "read-committed", "PL-1": "read-uncommitted",
+}
+
+
 def check_model_name(name: str) -> str:
+    """The model's canonical name; ValueError naming the known models otherwise."""
+    name = ALIASES.get(name, name) if isinstance(name, str) else name
     if name not in IMPLIES:
-        raise ValueError(f"unknown consistency model {name!r}; known models, weakest first: {', '.join(MODELS)}")
+        raise ValueError(f"unknown consistency model {name!r}; known models, weakest first: {', '.join(MODELS)} "
+                         f"(also accepted: {', '.join(ALIASES)})")
     return name
 
 

@@ -250,3 +250,26 @@ def test_g_nonadjacent_is_rejected_even_by_snapshot_isolation():
     assert all(not (kinds[i] == kinds[(i + 1) % 4] == "rw") for i in range(4))
     assert check(g_nonadjacent(), "repeatable-read")["valid"] is False
     assert check(g_nonadjacent(), "read-committed")["valid"] is True
+
+
+def test_model_aliases_are_canonicalised():
+    res = check_list_append(g2_item().events, "PL-3")
+    assert res["consistency_model"] == "serializable" and res["valid"] is False
+    assert check_list_append(g2_item().events, "strong-serializable")["consistency_model"] == "strict-serializable"
+
+
+def test_verdict_is_unknown_when_caps_stop_the_search_for_a_forbidden_type():
+    # Under SI, write skew (G2-item) is allowed; with no search budget the checker
+    # cannot rule out G-single/G-nonadjacent, so it must not say "valid".
+    res = check_list_append(g2_item().events, "snapshot-isolation", max_search_work=1)
+    assert res["valid"] == "unknown"
+    assert "G2-item" in res["anomaly_types"]  # the fallback still reports the cycle
+    assert "G-single" in res["search"]["truncated_types"] and "work cap" in res["summary"]
+    # Serializable forbids any data cycle, so the same caps still give a definite verdict.
+    assert check_list_append(g2_item().events, "serializable", max_search_work=1)["valid"] is False
+
+
+@pytest.mark.parametrize("kw", [{"max_cycles_per_type": 0}, {"max_search_work": -1}, {"max_cycles_per_type": "3"}])
+def test_bad_limits_are_value_errors(kw):
+    with pytest.raises(ValueError, match="positive integer"):
+        check_list_append([], **kw)
