@@ -1,5 +1,4 @@
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -10,20 +9,14 @@ HARNESS = str(Path(sys.executable).with_name("harness"))
 
 
 @pytest.fixture(autouse=True)
-def needs_root_and_tools():
-    if os.geteuid() != 0:
-        pytest.skip("the netns runtime needs root")
-    for tool in ("ip", "iptables"):
-        if shutil.which(tool) is None:
-            pytest.skip(f"{tool} is not installed (make test installs it as root)")
+def _needs_netns(netns_required):
+    """Every test here runs real namespaces."""
 
 
 @pytest.fixture
-def env(tmp_path, monkeypatch):
-    """A private journal directory, so tests never touch other runs' journals."""
-    d = tmp_path / "state"
-    monkeypatch.setenv("UNKINDNESS_STATE_DIR", str(d))
-    return {**os.environ, "UNKINDNESS_STATE_DIR": str(d)}
+def env(state_dir):
+    """The environment for harness subprocesses: the test's private journal directory."""
+    return {**os.environ, "UNKINDNESS_STATE_DIR": str(state_dir)}
 
 
 def leftovers(root: Path) -> list[str]:

@@ -1,21 +1,6 @@
-import os
-import shutil
-
 import pytest
 
 
 @pytest.fixture(autouse=True)
-def needs_root_and_tools():
-    if os.geteuid() != 0:
-        pytest.skip("network namespaces need root")
-    for tool in ("ip", "iptables"):
-        if shutil.which(tool) is None:
-            pytest.skip(f"{tool} is not installed (make test installs it as root)")
-
-
-@pytest.fixture
-def state_dir(tmp_path, monkeypatch):
-    """A private journal directory, so tests never touch other runs' journals."""
-    d = tmp_path / "state"
-    monkeypatch.setenv("UNKINDNESS_STATE_DIR", str(d))
-    return d
+def _needs_netns(netns_required):
+    """Every test here runs real namespaces."""
