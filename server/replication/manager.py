@@ -18,7 +18,7 @@ class Replication:
     def __init__(self, node: Any) -> None:
         self.node = node
         self.senders: dict[tuple[str, str], Sender] = {}
-        self._hooked: set[str] = set()
+        self._hooked: dict[str, Any] = {}  # database name -> the storage whose commits wake our senders
         self._session: aiohttp.ClientSession | None = None
         self._progress = asyncio.Condition()
         self._reconciler: asyncio.Task | None = None
@@ -63,8 +63,8 @@ class Replication:
             db = node.databases.get(name)
             if db is None:
                 continue
-            if name not in self._hooked:
-                self._hooked.add(name)
+            if self._hooked.get(name) is not db.storage:  # new, or deleted and created again
+                self._hooked[name] = db.storage
                 db.storage.on_commit(lambda etag, name=name: self.notify_commit(name, etag))
             others = [t for t in db.members if t != node.tag]
             for tag, url in node.cluster.urls(others).items():
@@ -75,7 +75,7 @@ class Replication:
                 del self.senders[key]
                 asyncio.get_running_loop().create_task(sender.stop())
                 if node.databases.get(key[0]) is None:
-                    self._hooked.discard(key[0])
+                    self._hooked.pop(key[0], None)
         for (name, tag), url in wanted.items():
             if (name, tag) not in self.senders:
                 db = node.databases.get(name)
