@@ -1,5 +1,6 @@
 """Anomalies visible without a cycle: aborted reads (G1a), intermediate reads
-(G1b), reads of elements nobody appended, and internal inconsistency.
+(G1b), reads of elements nobody appended, internal inconsistency and lost
+updates.
 
 These need only the writer index, so they are cheap linear scans, and they
 hold even when the dependency graph is acyclic.
@@ -112,10 +113,41 @@ def _internal(t: Txn, out: dict[str, list]) -> None:
         known[key] = val
 
 
+def _lost_updates(txns: list[Txn], out: dict[str, list]) -> None:
+    """Two committed txns that read the same state of a key and both appended to it.
+
+    In any serial order the later of them would have seen the other's append,
+    so one update was lost. Unlike the G2-item cycle this needs no later read
+    of the key, so it holds when the version order is incomplete.
+    """
+    groups: dict[tuple, list[int]] = {}
+    for t in txns:
+        if not t.ok:
+            continue
+        for key in t.appends:
+            read = t.ext_reads.get(key)
+            if read is not None:
+                groups.setdefault((key, (read[-1],) if read else ()), []).append(t.id)
+    for (key, last), tids in groups.items():
+        if len(tids) < 2:
+            continue
+        state = f"ending at {last[0]!r}" if last else "empty"
+        _note(out, "lost-update", {
+            "key": key, "value": last[0] if last else None, "ops": [txns[i].describe() for i in tids],
+            "explanation": (
+                f"{len(tids)} committed txns (invoked at events "
+                f"{', '.join(str(txns[i].op.invoke_index) for i in tids)}) each read key {key!r} {state} "
+                f"and then appended to it; whichever ran second should have seen the other's append "
+                f"(lost update)"
+            ),
+        })
+
+
 def find_direct_anomalies(txns: list[Txn], v: Versions) -> dict[str, list]:
     out: dict[str, list] = {}
     _scan_reads(txns, v, out)
     for t in txns:
         if t.ok:
             _internal(t, out)
+    _lost_updates(txns, out)
     return out

@@ -42,8 +42,9 @@ IMPLIES: dict[str, tuple[str, ...]] = {
 DIRECT_FORBIDS: dict[str, tuple[str, ...]] = {
     "read-uncommitted": ("G0", "duplicate-appends", "duplicate-elements"),
     "read-committed": ("G1",),
-    "repeatable-read": ("G2-item",),
-    "snapshot-isolation": ("internal", "G-nonadjacent"),
+    "repeatable-read": ("G2-item", "lost-update"),
+    # Elle: SI implies cursor stability, which forbids lost update.
+    "snapshot-isolation": ("internal", "G-nonadjacent", "lost-update"),
     "serializable": ("internal", "G2"),
     "strong-session-snapshot-isolation": ("G1-process", "G-nonadjacent-process"),
     "strong-session-serializable": ("G1-process", "G2-process"),
@@ -73,6 +74,7 @@ IMPLIED: dict[str, tuple[str, ...]] = {
     "G2": ("G2-process",), "G2-process": ("G2-realtime",),
     "incompatible-order": ("G1a",),
     "garbage-read": ("G1a",),
+    "lost-update": ("G2-item",),
 }
 
 # What the checker reports, for documentation and validation.
@@ -80,7 +82,7 @@ ANOMALY_TYPES = (
     "G0", "G1a", "G1b", "G1c", "G-single", "G-nonadjacent", "G2-item",
     "G0-process", "G1c-process", "G-single-process", "G-nonadjacent-process", "G2-item-process",
     "G0-realtime", "G1c-realtime", "G-single-realtime", "G-nonadjacent-realtime", "G2-item-realtime",
-    "internal", "duplicate-appends", "duplicate-elements", "incompatible-order", "garbage-read",
+    "lost-update", "internal", "duplicate-appends", "duplicate-elements", "incompatible-order", "garbage-read",
 )
 
 

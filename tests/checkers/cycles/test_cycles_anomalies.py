@@ -273,3 +273,21 @@ def test_verdict_is_unknown_when_caps_stop_the_search_for_a_forbidden_type():
 def test_bad_limits_are_value_errors(kw):
     with pytest.raises(ValueError, match="positive integer"):
         check_list_append([], **kw)
+
+
+def test_lost_update_needs_no_later_read():
+    h = History().concurrent((0, r("x", [5]), a("x", 1)), (1, r("x", [5]), a("x", 2)))
+    h.events[:0] = History().txn(9, a("x", 5)).events
+    for i, e in enumerate(h.events):
+        e["index"] = i
+    res = check(h, "snapshot-isolation")
+    assert res["valid"] is False and res["anomaly_types"] == ["lost-update"]
+    item = res["anomalies"]["lost-update"][0]
+    assert item["key"] == "x" and item["value"] == 5 and len(item["ops"]) == 2
+    assert check(h, "read-committed")["valid"] is True
+    assert check(h, "repeatable-read")["valid"] is False
+
+
+def test_appending_after_reading_different_states_is_not_lost_update():
+    h = History().txn(0, r("x", []), a("x", 1)).txn(1, r("x", [1]), a("x", 2))
+    assert check(h)["valid"] is True
