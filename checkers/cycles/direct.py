@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Hashable
 
-from unkindness.checkers.cycles.txns import APPEND, READ, Txn
+from unkindness.checkers.cycles.txns import APPEND, Txn
 from unkindness.checkers.cycles.versions import Versions, short_list
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Hashable
 
-from unkindness.checkers.cycles.graph import KIND_NAMES, PROCESS, REALTIME, RW, WR, WW
+from unkindness.checkers.cycles.graph import KIND_NAMES, PROCESS, RW, WR, WW
 from unkindness.checkers.cycles.search import Cycle
 from unkindness.checkers.cycles.txns import Txn
 from unkindness.checkers.cycles.versions import Versions, short_list
@@ -29,7 +29,7 @@ def _ww(txns: list[Txn], v: Versions, a: int, b: int) -> tuple[Hashable, Any, st
                     continue
                 if w == a:
                     return key, e, (f"{{b}}'s append of {e!r} to {key!r} came after {{a}}'s append of "
-                                    f"{prev!r} in {key!r}'s version order (read as {short_list(order)})")
+                                    f"{prev!r} in the version order of {key!r} (read as {short_list(order)})")
                 break
     return None
 
@@ -49,7 +49,7 @@ def _rw(txns: list[Txn], v: Versions, a: int, b: int) -> tuple[Hashable, Any, st
         if nxt is not None and nxt[0] == b:
             seen = f"read {key!r} = {short_list(read)}" if read else f"read {key!r} as empty"
             return key, nxt[1], (f"{{a}} {seen} and so did not see {{b}}'s append of {nxt[1]!r}, "
-                                 f"which comes next in {key!r}'s version order")
+                                 f"which comes next in the version order of {key!r}")
     return None
 
 
