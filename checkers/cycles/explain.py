@@ -31,6 +31,10 @@ def _ww(txns: list[Txn], v: Versions, a: int, b: int) -> tuple[Hashable, Any, st
                     return key, e, (f"{{b}}'s append of {e!r} to {key!r} came after {{a}}'s append of "
                                     f"{prev!r} in the version order of {key!r} (read as {short_list(order)})")
                 break
+        for e, w in v.unread.get(key, ()):
+            if w == b and v.last_writer(key) == a:
+                return key, e, (f"no read of {key!r} shows {{b}}'s append of {e!r}, so it came after every "
+                                f"element read, including {{a}}'s append of {order[-1]!r}")
     return None
 
 
@@ -50,6 +54,12 @@ def _rw(txns: list[Txn], v: Versions, a: int, b: int) -> tuple[Hashable, Any, st
             seen = f"read {key!r} = {short_list(read)}" if read else f"read {key!r} as empty"
             return key, nxt[1], (f"{{a}} {seen} and so did not see {{b}}'s append of {nxt[1]!r}, "
                                  f"which comes next in the version order of {key!r}")
+        if v.read_everything(key, read):
+            for e, w in v.unread.get(key, ()):
+                if w == b:
+                    seen = f"read {key!r} = {short_list(read)}" if read else f"read {key!r} as empty"
+                    return key, e, (f"{{a}} {seen} and did not see {{b}}'s committed append of {e!r}, "
+                                    f"which no read ever shows, so it came later")
     return None
 
 

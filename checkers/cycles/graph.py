@@ -40,6 +40,11 @@ class TxnGraph:
         return sum(len(d) for d in self.out)
 
 
+# Readers of a key's whole order that get direct rw edges to its unread appends
+# (the edges are sound for all of them; the cap keeps a pathological key linear).
+MAX_UNREAD_READERS = 64
+
+
 def _data_edges(g: TxnGraph, txns: list[Txn], v: Versions) -> None:
     for key, order in v.order.items():
         prev = None
@@ -51,6 +56,12 @@ def _data_edges(g: TxnGraph, txns: list[Txn], v: Versions) -> None:
             if prev is not None and prev != w:
                 g.add(prev, w, WW)
             prev = w
+    for key, unread in v.unread.items():
+        last = v.last_writer(key)
+        if last is not None:
+            for _, w in unread:
+                g.add(last, w, WW)
+    full_readers: dict = {}
     for t in txns:
         if not t.ok:
             continue
@@ -62,6 +73,13 @@ def _data_edges(g: TxnGraph, txns: list[Txn], v: Versions) -> None:
             nxt = v.next_writer(key, read, t.id)
             if nxt is not None:
                 g.add(t.id, nxt[0], RW)
+            unread = v.unread.get(key)
+            if unread and v.read_everything(key, read):
+                n = full_readers.get(key, 0)
+                if n < MAX_UNREAD_READERS:
+                    full_readers[key] = n + 1
+                    for _, w in unread:
+                        g.add(t.id, w, RW)
 
 
 def _process_edges(g: TxnGraph, txns: list[Txn]) -> None:

@@ -26,6 +26,9 @@ class Versions:
     position: dict[Hashable, dict[Any, int]] = field(default_factory=dict)  # key -> element -> index
     order_reader: dict[Hashable, int] = field(default_factory=dict)  # key -> txn whose read is the order
     incompatible: list[tuple[int, Hashable, list]] = field(default_factory=list)  # (txn, key, read)
+    # key -> [(element, txn)]: appends of committed txns that no read shows.
+    # A read shows every earlier append, so these came after the whole order.
+    unread: dict[Hashable, list[tuple[Any, int]]] = field(default_factory=dict)
     anomalies: dict[str, list] = field(default_factory=dict)
 
     def writer(self, key: Hashable, elem: Any) -> int | None:
@@ -36,6 +39,20 @@ class Versions:
         """As writer(), but None for appends of failed txns."""
         w = self.writers.get(key, {}).get(elem)
         return None if w is None or w in self.dead else w
+
+    def last_writer(self, key: Hashable) -> int | None:
+        """The txn that appended the last live element of the key's version order."""
+        order = self.order.get(key, ())
+        for j in range(len(order) - 1, -1, -1):
+            w = self.live_writer(key, order[j])
+            if w is not None:
+                return w
+        return None
+
+    def read_everything(self, key: Hashable, read: list) -> bool:
+        """Whether ``read`` is the key's whole version order (so it precedes every unread append)."""
+        order = self.order.get(key, [])
+        return len(read) == len(order) and (not read or read[-1] == order[-1])
 
     def next_writer(self, key: Hashable, read: list, reader: int) -> tuple[int, Any] | None:
         """The txn that appended the version right after ``read`` (an rw edge's target).
@@ -168,10 +185,19 @@ def _short(lst: list, n: int = 8) -> str:
     return "[" + ", ".join(repr(e) for e in lst[: n // 2]) + ", ..., " + ", ".join(repr(e) for e in lst[-n // 2:]) + "]"
 
 
+def _find_unread(txns: list[Txn], v: Versions) -> None:
+    for key, wk in v.writers.items():
+        pos = v.position.get(key, {})
+        unread = [(e, w) for e, w in wk.items() if e not in pos and txns[w].ok]
+        if unread:
+            v.unread[key] = unread
+
+
 def infer_versions(txns: list[Txn]) -> Versions:
     v = Versions()
     _index_writers(txns, v)
     _infer_orders(txns, v)
+    _find_unread(txns, v)
     return v
 
 
