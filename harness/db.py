@@ -2,8 +2,10 @@
 create the database, wait until it is healthy, restart after kills, collect logs.
 
 Servers are started with the same options a user would type
-(`unkindness-server --url ... --data-dir ... --tag ...`); defect switches and
-clock offsets are the server's own documented options.
+(`unkindness-server --url ... --data-dir ... --tag ...`), each as a one-node
+Raft cluster; the first then adds the others (`PUT /admin/cluster/node`), so
+the cluster is formed through its leader. Defect switches and clock offsets
+are the server's own documented options.
 """
 
 from __future__ import annotations
@@ -67,10 +69,10 @@ class Cluster:
         return self.run_dir / "nodes" / node.name
 
     def argv(self, i: int) -> list[str]:
+        """Each server starts alone (a one-node Raft cluster); :meth:`form` joins them."""
         me = self.addresses[i]
-        peers = [f"--peer={a.tag}={a.url}" for a in self.addresses if a is not me]
         return [*server_command(), "--url", me.url, "--data-dir", str(self.node_dir(self.nodes[i]) / "data"),
-                "--tag", me.tag, "--log-format", "json", *peers,
+                "--tag", me.tag, "--log-format", "json",
                 *[f"--defect={d}" for d in self.defects]]
 
     def start_node(self, node, timeout: float = 10.0) -> None:
@@ -99,7 +101,39 @@ class Cluster:
             node.start(self.argv(i), self.node_dir(node) / "server.log")
         for i in range(len(self.nodes)):
             self._wait_ready(i, timeout)
+        self.form(timeout)
         self.create_database(timeout)
+
+    def form(self, timeout: float) -> None:
+        """Add every other node through the first (the leader of its one-node
+        cluster), in order, so tags are A, B, C... as the servers were told."""
+        first = self.addresses[0]
+        deadline = time.monotonic() + timeout
+        for a in self.addresses[1:]:
+            while True:
+                try:
+                    r = requests.put(f"{first.url}/admin/cluster/node", params={"url": a.url, "tag": a.tag},
+                                     timeout=max(deadline - time.monotonic(), 1))
+                except requests.RequestException as e:
+                    raise DbError(f"adding {a.name} to the cluster through {first.name} failed: {e}") from None
+                if r.status_code == 200:
+                    break
+                if r.status_code != 409 or time.monotonic() > deadline:  # 409: one membership change at a time
+                    raise DbError(f"adding {a.name} to the cluster through {first.name}: "
+                                  f"{r.status_code} {r.text[:300]}")
+                time.sleep(0.1)
+        for a in self.addresses:
+            while True:
+                try:
+                    topo = requests.get(f"{a.url}/cluster/topology", timeout=1).json()
+                    if len(topo["Topology"]["Members"]) == len(self.addresses):
+                        break
+                except (requests.RequestException, ValueError, KeyError):
+                    pass
+                if time.monotonic() > deadline:
+                    raise DbError(f"{a.name} did not see all {len(self.addresses)} cluster members "
+                                  f"within {timeout:g} s")
+                time.sleep(0.05)
 
     def create_database(self, timeout: float) -> None:
         first = self.addresses[0]

@@ -10,10 +10,14 @@ from typing import Any
 from aiohttp import web
 
 from .clock import Clock
-from .cluster_seam import StaticCluster
+from .cluster.options import cluster_mode, cluster_timeout
+from .cluster.raft_cluster import RaftCluster
+from .cluster.txn_apply import ClusterTxApplier
+from .raft import routes as raft_routes
+from .cluster_seam import ClusterView, StaticCluster
 from .config import ServerConfig
 from .databases import DatabaseRegistry
-from .handlers import admin, batch, docs, hilo, topology, unsupported
+from .handlers import admin, batch, cluster_admin, cmpxchg, docs, hilo, topology, unsupported
 from .http_errors import error_middleware
 from .jsonlog import Log
 from .node import Node
@@ -34,9 +38,17 @@ def build_node(config: ServerConfig, log: Log | None = None) -> Node:
     if log is None:
         stream = open(config.log_file, "a", buffering=1) if config.log_file else sys.stderr
         log = Log(stream, config.log_format, config.tag, clock.now_ms)
-    cluster = StaticCluster(config.tag, config.url, config.peers, config.data_dir, log)
+    cluster: ClusterView
+    if cluster_mode(config) == "static":
+        cluster = StaticCluster(config.tag, config.url, config.peers, config.data_dir, log)
+    else:
+        cluster = RaftCluster(config.tag, config.url, config.data_dir, log, timeout=cluster_timeout(config),
+                              defects=config.defects.names)
     registry = DatabaseRegistry(config.data_dir, config.tag, cluster,
                                 ack_before_commit=config.defects.enabled("ack-before-fsync"), log=log)
+    if isinstance(cluster, RaftCluster):
+        cluster.tx_applier = ClusterTxApplier(registry.get, cluster.topology_id, clock.iso, log)
+        cluster.state.tx_listeners.append(cluster.tx_applier.on_applied)
     return Node(config, clock, log, cluster, registry)
 
 
@@ -50,8 +62,10 @@ def build_app(config: ServerConfig, log: Log | None = None) -> web.Application:
     app["node"] = node
     app["log"] = node.log
     app.on_response_prepare.append(_server_version)
-    for module in (topology, docs, batch, admin, hilo, unsupported):
+    for module in (topology, docs, batch, admin, hilo, unsupported, cluster_admin, cmpxchg):
         module.add_routes(app)
+    if isinstance(node.cluster, RaftCluster):
+        raft_routes.mount(app, node.cluster.raft)
     replication_routes = _optional("replication.routes") if _optional("replication") else None
     if replication_routes is not None:
         replication_routes.add_routes(app)

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from .cluster.options import DEFAULT_CLUSTER_TIMEOUT, NodeConfig
 from .config import DEFAULT_MAX_BODY_BYTES, ServerConfig
 from .defects import UnknownDefect, help_text, parse_defects
 
@@ -40,7 +41,14 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--data-dir", required=True, type=Path, help="directory for this node's files (created)")
     p.add_argument("--tag", default="A", help="node tag, 1-4 upper-case letters/digits starting with a letter")
     p.add_argument("--peer", action="append", default=[], metavar="TAG=URL",
-                   help="another member of a static cluster (repeatable)")
+                   help="another member of a static cluster (repeatable; implies --cluster static)")
+    p.add_argument("--cluster", choices=("raft", "static"), default=None,
+                   help="raft (default without --peer): start as a one-node Raft cluster; add nodes with "
+                        "PUT /admin/cluster/node?url=... on the leader. static (default with --peer): "
+                        "a fixed --peer group without Raft (no compare-exchange)")
+    p.add_argument("--cluster-timeout", type=float, default=DEFAULT_CLUSTER_TIMEOUT, metavar="SECONDS",
+                   help="bound on every cluster command; without a majority it fails with 503 after it "
+                        "(default %(default)s)")
     p.add_argument("--defect", action="append", default=[], metavar="NAME",
                    help="switch on a deliberate defect (see below)")
     p.add_argument("--clock-offset-ms", type=int, default=0,
@@ -76,6 +84,11 @@ def parse_args(argv: list[str] | None) -> ServerConfig:
         defects = parse_defects(args.defect)
     except UnknownDefect as e:
         raise UsageError(str(e)) from None
+    mode = args.cluster or ("static" if peers else "raft")
+    if mode == "raft" and peers:
+        raise UsageError("--peer makes a static cluster; with --cluster raft add nodes through the leader instead")
+    if not 0.1 <= args.cluster_timeout <= 600:
+        raise UsageError("--cluster-timeout must be between 0.1 and 600 seconds")
     if args.max_body_bytes < 1024:
         raise UsageError("--max-body-bytes must be at least 1024")
     try:
@@ -85,9 +98,10 @@ def parse_args(argv: list[str] | None) -> ServerConfig:
         probe.unlink()
     except OSError as e:
         raise UsageError(f"--data-dir {str(args.data_dir)!r} is not a writable directory: {e.strerror}") from None
-    return ServerConfig(url=url, host=host, port=port, data_dir=args.data_dir.resolve(), tag=args.tag,
-                        peers=peers, defects=defects, clock_offset_ms=args.clock_offset_ms,
-                        log_format=args.log_format, log_file=args.log_file, max_body_bytes=args.max_body_bytes)
+    return NodeConfig(url=url, host=host, port=port, data_dir=args.data_dir.resolve(), tag=args.tag,
+                      peers=peers, defects=defects, clock_offset_ms=args.clock_offset_ms,
+                      log_format=args.log_format, log_file=args.log_file, max_body_bytes=args.max_body_bytes,
+                      cluster_mode=mode, cluster_timeout=args.cluster_timeout)
 
 
 async def serve(config: ServerConfig) -> None:
@@ -97,7 +111,9 @@ async def serve(config: ServerConfig) -> None:
 
     app = build_app(config)
     log = app["log"]
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    # Replication websockets stay open until their peer goes: do not let a
+    # graceful stop wait for them beyond a moment (SIGTERM must be prompt).
+    runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
     await runner.setup()
     site = web.TCPSite(runner, config.host, config.port, reuse_address=True, backlog=1024)
     try:
@@ -110,7 +126,9 @@ async def serve(config: ServerConfig) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     log.info("ready", url=config.url, tag=config.tag, pid=os.getpid(), data_dir=str(config.data_dir),
-             peers=config.peers, defects=sorted(config.defects.names), clock_offset_ms=config.clock_offset_ms)
+             peers=config.peers, cluster=getattr(config, "cluster_mode", None),
+             defects=sorted(config.defects.names), clock_offset_ms=config.clock_offset_ms)
+    getattr(app["node"].cluster, "release_log", lambda: None)()
     await stop.wait()
     log.info("stopping")
     await runner.cleanup()

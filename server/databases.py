@@ -24,8 +24,12 @@ class Database:
 
     @property
     def members(self) -> list[str]:
-        """Member tags in preference order (this node included)."""
-        return self._cluster.database_members(self.name)
+        """Tags holding this database: members in preference order, then rehabs
+        (nodes the leader found down; replication keeps pushing to them so they
+        catch up). Clients are only sent to members (``GET /topology``)."""
+        rehabs = getattr(self._cluster, "database_rehabs", lambda name: [])(self.name)
+        members = self._cluster.database_members(self.name)
+        return members + [t for t in rehabs if t not in members]
 
     @property
     def database_id(self) -> str:
@@ -37,7 +41,7 @@ class DatabaseRegistry:
                  log=None) -> None:
         self.dir = Path(data_dir) / "databases"
         self.dir.mkdir(parents=True, exist_ok=True)
-        self.tag = tag
+        self._tag = tag
         self.cluster = cluster
         self.ack_before_commit = ack_before_commit
         self.log = log
@@ -45,6 +49,11 @@ class DatabaseRegistry:
         self._open_listeners: list[Callable[[Database], None]] = []
         self._close_listeners: list[Callable[[str], None]] = []
         cluster.subscribe(self._on_record)
+
+    @property
+    def tag(self) -> str:
+        """Read from the cluster each time: a Raft node's tag changes when it joins a cluster."""
+        return getattr(self.cluster, "tag", None) or self._tag
 
     def open_all(self) -> None:
         """Open every database the cluster places on this node (at start-up)."""
@@ -70,7 +79,8 @@ class DatabaseRegistry:
         return self.dir / f"{name}.sqlite"
 
     def _on_record(self, name: str, record: dict[str, Any] | None) -> None:
-        member = record is not None and self.tag in record.get("Topology", {}).get("Members", [])
+        topology = (record or {}).get("Topology", {})
+        member = record is not None and self.tag in topology.get("Members", []) + topology.get("Rehabs", [])
         if member and name not in self._open:
             storage = Storage(self.path_of(name), self.tag, ack_before_commit=self.ack_before_commit)
             db = Database(name, storage, self.cluster)

@@ -28,7 +28,8 @@ class Node:
 
     @property
     def tag(self) -> str:
-        return self.config.tag
+        """The cluster's name for this node (Raft hands tags out when a node joins)."""
+        return getattr(self.cluster, "tag", None) or self.config.tag
 
     @property
     def defects(self) -> Defects:

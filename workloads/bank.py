@@ -79,7 +79,10 @@ class BankClient:
         if src["balance"] < t["amount"]:
             return Completion("fail", t, self.http.answered_by, "insufficient funds")
         cluster_wide = self.opts.txn_mode == "cluster-wide"
-        cv = (lambda d: None) if cluster_wide else (lambda d: d["@metadata"]["@change-vector"])
+        # Both modes send the change vectors read: in a single-node transaction it is the
+        # node's optimistic check; in a cluster-wide one its RAFT:<g> entry is the guard
+        # ("I read the version committed at cluster index g"), checked by Raft.
+        cv = lambda d: d["@metadata"]["@change-vector"]  # noqa: E731
         self.http.batch([
             put_command(t["from"], {"balance": src["balance"] - t["amount"]}, COLLECTION, cv(src)),
             put_command(t["to"], {"balance": dst["balance"] + t["amount"]}, COLLECTION, cv(dst)),

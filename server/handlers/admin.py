@@ -10,17 +10,13 @@ from typing import Any
 from aiohttp import web
 
 from ..cluster_seam import ClusterError, validate_database_name
-from ..http_errors import ApiError, bad_request, concurrency, json_response, not_found
+from ..http_errors import ApiError, bad_request, json_response, not_found
+from .cluster_errors import api_error
 from .common import database_of, int_param, node_of, param, read_json
 
 
 def _cluster_error(e: ClusterError) -> ApiError:
-    if e.status == 409:
-        return concurrency(str(e))
-    if e.status == 404:
-        return not_found(str(e))
-    return ApiError(e.status, "System.ArgumentException" if e.status < 500 else "System.InvalidOperationException",
-                    str(e))
+    return api_error(e)
 
 
 def _optional(name: str) -> Any:

@@ -5,7 +5,8 @@ With ``numberOfReplicasToWaitFor`` (``wait_for_replication_after_save_changes``)
 the reply waits until that many other members have the batch; on timeout the
 write stays and, if ``throwOnTimeoutInWaitForReplicas``, the answer is a 500
 ``System.TimeoutException`` (not 408/504, which would make the client retry
-the batch on another node).
+the batch on another node). ``"TransactionMode": "ClusterWide"`` batches go
+through Raft instead (``handlers/cluster_tx.py``).
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ from typing import Any
 from aiohttp import web
 
 from .. import documents
-from ..http_errors import bad_request, concurrency, json_response, not_implemented, timeout
+from ..http_errors import bad_request, concurrency, json_response, timeout
 from ..storage import WriteTxn
+from . import cluster_tx
 from .common import bool_param, database_of, node_of, param, parse_timespan, read_json
 
 DEFAULT_REPLICATION_TIMEOUT = 15.0
@@ -44,8 +46,6 @@ def parse_commands(body: Any) -> list[Command]:
     """Validate the whole batch before anything is written."""
     if not isinstance(body, dict):
         raise bad_request('bulk_docs expects a JSON object like {"Commands": [...]}')
-    if body.get("TransactionMode") == "ClusterWide":
-        raise not_implemented("cluster-wide transactions")
     commands = body.get("Commands")
     if not isinstance(commands, list):
         raise bad_request('bulk_docs expects "Commands" to be a list')
@@ -72,7 +72,8 @@ def parse_commands(body: Any) -> list[Command]:
                 raise bad_request(f"Commands[{i}] (BatchTrackChanges): TrackedEntities must be an object")
             out.append(Command("BatchTrackChanges", None, None, tracked=tracked))
         elif isinstance(kind, str) and kind.startswith("CompareExchange"):
-            raise not_implemented(f"{kind} in a batch")
+            raise bad_request(f"Commands[{i}]: {kind} is only allowed in a cluster-wide transaction "
+                              f'(send "TransactionMode": "ClusterWide")')
         else:
             raise bad_request(f"Commands[{i}]: unsupported command Type {kind!r}; supported: PUT, DELETE"[:300])
     return out
@@ -163,7 +164,10 @@ async def wait_for_replicas(request: web.Request, options: WaitOptions, last_eta
 
 async def bulk_docs(request: web.Request) -> web.Response:
     node, db = node_of(request), database_of(request)
-    commands = parse_commands(await read_json(request))
+    body = await read_json(request)
+    if isinstance(body, dict) and body.get("TransactionMode") == "ClusterWide":
+        return await cluster_tx.bulk_docs_cluster_wide(request, body)
+    commands = parse_commands(body)
     wait = parse_wait_options(request)
     now = node.clock.iso()
 

@@ -18,9 +18,10 @@ async def database_topology(request: web.Request) -> web.Response:
         raise bad_request("GET /topology needs ?name=<database>")
     db = node.database(name)  # 503 + Database-Missing if this node does not hold it
     record = node.cluster.database_record(name) or {}
-    urls = node.cluster.urls(db.members)
+    members = node.cluster.database_members(db.name)  # rehabs are not offered to clients
+    urls = node.cluster.urls(members)
     nodes = [{"Url": urls[t], "ClusterTag": t, "Database": name, "ServerRole": "Member"}
-             for t in db.members if t in urls]
+             for t in members if t in urls]
     return json_response({"Etag": max(int(record.get("Etag", 1)), 1), "Nodes": nodes})
 
 

@@ -106,11 +106,13 @@ def test_bad_query_parameters(node) -> None:
     assert r.status_code in (400, 404) and "Results" in r.json() or "Type" in r.json()
 
 
-def test_compare_exchange_is_a_clear_501(node) -> None:
+def test_compare_exchange_bad_input_is_a_clear_error(node) -> None:
     r = requests.get(f"{node.url}/databases/db/cmpxchg?key=k", timeout=5)
-    _assert_error(r, 501, "compare-exchange")
+    _assert_error(r, 404, "compare-exchange")
+    _assert_error(requests.put(f"{node.url}/databases/db/cmpxchg?key=k&index=0", json={"x": 1}, timeout=5),
+                  400, "Object")
     body = {"Commands": [{"Type": "CompareExchangePUT", "Id": "k", "Document": {"Object": 1}, "Index": 0}]}
-    _assert_error(requests.post(node.url + BULK, json=body, timeout=5), 501)
+    _assert_error(requests.post(node.url + BULK, json=body, timeout=5), 400, "cluster-wide")
 
 
 def test_original_document_survived(node) -> None:

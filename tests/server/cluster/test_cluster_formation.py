@@ -1,0 +1,92 @@
+"""Cluster formation through the leader, topology from every node, elections, removal."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from cluster_procs import http
+
+pytestmark = [pytest.mark.timeout(120)]
+
+
+@pytest.mark.parametrize("n", [3, 5])
+def test_nodes_join_through_the_leader_with_tags_in_order(raft_group, n):
+    g = raft_group(n)
+    members = {node.tag: node.url for node in g.nodes}
+    for node in g.nodes:
+        topo = http("GET", node.url + "/cluster/topology").json()
+        assert topo["Leader"] == "A"
+        assert topo["NodeTag"] == node.tag
+        assert topo["Topology"]["Members"] == members
+    status = g.status(g.nodes[-1])
+    assert status["Role"] == "follower" and status["Leader"] == {"Tag": "A", "Url": g.nodes[0].url}
+    assert status["CommitIndex"] >= n and status["AppliedIndex"] == status["CommitIndex"]
+
+
+def test_a_lone_node_leads_itself_within_2s(raft_group):
+    t0 = time.monotonic()
+    g = raft_group(1)
+    g.leader(timeout=2.0)
+    assert time.monotonic() - t0 < 2.0 + 1.0  # process start-up included; the election itself is immediate
+
+
+def test_adding_a_node_on_a_follower_names_the_leader_and_a_wrong_tag_is_refused(raft_group):
+    g = raft_group(3)
+    extra = raft_group(1, form=False).nodes[0]
+    r = http("PUT", g.nodes[1].url + "/admin/cluster/node", params={"url": extra.url})
+    assert r.status_code == 421 and r.json()["LeaderUrl"] == g.nodes[0].url, r.text
+    r = http("PUT", g.nodes[0].url + "/admin/cluster/node", params={"url": extra.url, "tag": "Z"})
+    assert r.status_code == 400 and "would get D" in r.json()["Message"], r.text
+    r = http("PUT", g.nodes[0].url + "/admin/cluster/node", params={"url": "ftp://x"})
+    assert r.status_code == 400
+
+
+def test_leader_kill_elects_a_new_leader_within_3s(raft_group):
+    g = raft_group(3)
+    old = g.leader()
+    old.kill()
+    t0 = time.monotonic()
+    new = g.leader(among=[n for n in g.nodes if n is not old], timeout=5)
+    assert time.monotonic() - t0 < 3.0
+    topo = http("GET", new.url + "/cluster/topology").json()
+    assert topo["Leader"] == new.tag
+    old.start()  # comes back as a follower of the same cluster
+    deadline = time.monotonic() + 10
+    while g.status(old)["Leader"]["Tag"] != new.tag:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+
+
+def test_database_created_through_raft_opens_on_rf_members_and_replicates(raft_group):
+    g = raft_group(3)
+    out = g.create_database("db", replication_factor=2, via=1)  # a follower forwards to the leader
+    assert out["RaftCommandIndex"] > 0 and len(out["NodesAddedTo"]) == 2
+    record = http("GET", g.nodes[2].url + "/admin/databases", params={"name": "db"}).json()
+    members = record["Topology"]["Members"]
+    assert len(members) == 2 and members[0] == "B"
+    holder = g.node(members[0])
+    r = http("PUT", holder.url + "/databases/db/docs", params={"id": "users/1"}, json={"Name": "x"})
+    assert r.status_code == 201, r.text
+    other = g.node(members[1])
+    deadline = time.monotonic() + 10
+    while http("GET", other.url + "/databases/db/docs", params={"id": "users/1"}).status_code != 200:
+        assert time.monotonic() < deadline, "never replicated"
+        time.sleep(0.05)
+    outsider = next(n for n in g.nodes if n.tag not in members)
+    assert http("GET", outsider.url + "/topology", params={"name": "db"}).status_code == 503
+
+
+def test_removed_node_leaves_the_cluster_and_its_database_groups(raft_group):
+    g = raft_group(3)
+    g.create_database("db", replication_factor=3)
+    r = http("DELETE", g.nodes[0].url + "/admin/cluster/node", params={"nodeTag": "C"})
+    assert r.status_code == 200, r.text
+    deadline = time.monotonic() + 10
+    while set(http("GET", g.nodes[1].url + "/cluster/topology").json()["Topology"]["Members"]) != {"A", "B"}:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    record = http("GET", g.nodes[1].url + "/admin/databases", params={"name": "db"}).json()
+    assert "C" not in record["Topology"]["Members"]
+    assert http("DELETE", g.nodes[0].url + "/admin/cluster/node", params={"nodeTag": "Q"}).status_code == 404
