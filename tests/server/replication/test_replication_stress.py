@@ -32,8 +32,8 @@ def add_item(node, cart: str, product: str) -> bool:
     return r.status_code == 201
 
 
-def test_concurrent_writers_converge(start_cluster) -> None:
-    cluster = start_cluster(3)
+def run_writers(start_cluster, defects: list[str]):
+    cluster = start_cluster(3, defects=defects)
     cluster.create_database("latest", replication_factor=3)
     cluster.create_database("carts", replication_factor=3, record={"ConflictSolverConfig": {
         "ResolveToLatest": True, "ResolveByCollection": {"ShoppingCarts": {"Script": LISTING_6_6}}}})
@@ -62,7 +62,11 @@ def test_concurrent_writers_converge(start_cluster) -> None:
         t.join()
     for db in ("latest", "carts"):
         eventually(lambda: caught_up(cluster.nodes, db), timeout=30)
+    return cluster, acknowledged
 
+
+def test_concurrent_writers_converge(start_cluster) -> None:
+    cluster, acknowledged = run_writers(start_cluster, [])
     for doc_id in KEYS:
         states = [state(n, "latest", doc_id) for n in cluster.nodes]
         assert states[0] == states[1] == states[2], states
@@ -77,3 +81,15 @@ def test_concurrent_writers_converge(start_cluster) -> None:
     merged = [r for n in cluster.nodes for e in n.log_events() if e.get("msg") == "replication conflicts"
               and e.get("database") == "carts" for r in e["resolutions"] if r["Resolver"] == "script"]
     assert merged, "the writers never conflicted, so the test did not exercise the merge"
+
+
+def test_ignore_change_vectors_loses_acknowledged_cart_items(start_cluster) -> None:
+    cluster, acknowledged = run_writers(start_cluster, ["ignore-change-vectors"])
+    lost = 0
+    for cart in CARTS:
+        for node in cluster.nodes:
+            status, body, _cv = state(node, "carts", cart)
+            have = {item["ProductId"] for item in body["Items"]}
+            lost += len(set(acknowledged[cart]) - have)
+    assert lost > 0, "with concurrent versions overwriting each other, acknowledged items should be missing"
+
