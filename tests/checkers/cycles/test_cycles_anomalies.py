@@ -292,3 +292,12 @@ def test_lost_update_needs_no_later_read():
 def test_appending_after_reading_different_states_is_not_lost_update():
     h = History().txn(0, r("x", []), a("x", 1)).txn(1, r("x", [1]), a("x", 2))
     assert check(h)["valid"] is True
+
+
+def test_non_txn_ops_and_nemesis_events_are_skipped_and_counted():
+    h = History().txn(0, a("x", 1)).txn(1, r("x", [1]))
+    h.events += [{"index": 4, "process": "nemesis", "type": "info", "f": "start-partition", "value": None},
+                 {"index": 5, "process": 3, "type": "invoke", "f": "read", "value": None},
+                 {"index": 6, "process": 3, "type": "ok", "f": "read", "value": 3}]
+    res = check_list_append(h.events)
+    assert res["valid"] is True and res["txns"] == 2 and res["skipped_non_txn_ops"] == 1
