@@ -62,7 +62,29 @@ def validate_message(m: Any) -> str | None:
             return f"{kind} message lacks {key!r}"
     if not isinstance(m["term"], int) or not isinstance(m["from"], str):
         return "term must be an integer and from a URL string"
+    for key in ("last_index", "last_term", "prev_index", "prev_term", "commit", "seq", "match", "hint"):
+        if key in m and not (isinstance(m[key], int) and not isinstance(m[key], bool)):
+            return f"{kind} message: {key!r} must be an integer"
+    if kind == "append":
+        entries = m["entries"]
+        if not isinstance(entries, list):
+            return "append message: 'entries' must be a list"
+        for i, e in enumerate(entries):
+            if not (isinstance(e, dict) and isinstance(e.get("index"), int) and isinstance(e.get("term"), int)
+                    and e.get("kind") in ("noop", "cmd", "config") and "data" in e):
+                return f"append message: entry {i} must be {{index, term, kind, data}}"
+            if e["index"] != m["prev_index"] + 1 + i:
+                return f"append message: entry {i} has index {e['index']}, expected {m['prev_index'] + 1 + i}"
+            if e["kind"] == "config" and not _is_config(e["data"]):
+                return f"append message: entry {i} is not a valid config"
+    if kind == "snapshot" and not _is_config(m["config"]):
+        return "snapshot message: 'config' is not a valid config"
     return None
+
+
+def _is_config(c: Any) -> bool:
+    return (isinstance(c, dict) and isinstance(c.get("members"), dict) and isinstance(c.get("next_tag"), int)
+            and all(isinstance(t, str) and isinstance(u, str) for t, u in c["members"].items()))
 
 
 def _not_started() -> web.Response:
@@ -81,7 +103,11 @@ def raft_routes(node: RaftNode) -> list[web.RouteDef]:
             problem = validate_message(m)
             if problem:
                 return bad_request(problem)
-        return web.json_response({"messages": node.handle_rpc(msgs)})
+        try:
+            replies = node.handle_rpc(msgs)
+        except (KeyError, TypeError, ValueError) as e:  # validated above; a safety net, never a 500
+            return bad_request(f"malformed message: {type(e).__name__}: {e}")
+        return web.json_response({"messages": replies})
 
     async def propose(request: web.Request) -> web.Response:
         body = await read_json(request)
