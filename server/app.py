@@ -12,6 +12,7 @@ from aiohttp import web
 from .clock import Clock
 from .cluster.options import cluster_mode, cluster_timeout
 from .cluster.raft_cluster import RaftCluster
+from .cluster.health import HealthWatcher
 from .cluster.txn_apply import ClusterTxApplier
 from .raft import routes as raft_routes
 from .cluster_seam import ClusterView, StaticCluster
@@ -49,11 +50,32 @@ def build_node(config: ServerConfig, log: Log | None = None) -> Node:
     if isinstance(cluster, RaftCluster):
         cluster.tx_applier = ClusterTxApplier(registry.get, cluster.topology_id, clock.iso, log)
         cluster.state.tx_listeners.append(cluster.tx_applier.on_applied)
+        cluster.health = HealthWatcher(cluster, lambda name, tag: _caught_up(registry, name, tag), log=log)
     return Node(config, clock, log, cluster, registry)
+
+
+def _caught_up(registry: DatabaseRegistry, name: str, tag: str) -> bool | None:
+    """Has ``tag`` acknowledged every etag of this node's copy? None when this node cannot tell."""
+    db = registry.get(name)
+    replication = _optional("replication")
+    manager = getattr(replication, "_current", None) if replication is not None else None
+    sender = getattr(manager, "senders", {}).get((name, tag)) if manager is not None else None
+    if db is None or sender is None:
+        return None
+    return getattr(sender, "acked_etag", -1) >= db.storage.last_etag
 
 
 async def _server_version(request: web.Request, response: web.StreamResponse) -> None:
     response.headers["Raven-Server-Version"] = SERVER_VERSION
+    name = request.match_info.get("db") if request.match_info else None
+    seen = request.headers.get("Topology-Etag")
+    if name and seen:  # the client's topology is older than the record: tell it to fetch /topology again
+        record = request.app["node"].cluster.database_record(name)
+        try:
+            if record is not None and int(record.get("Etag", 0)) > int(seen):
+                response.headers["Refresh-Topology"] = "true"
+        except ValueError:
+            pass
 
 
 def build_app(config: ServerConfig, log: Log | None = None) -> web.Application:

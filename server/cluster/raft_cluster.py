@@ -77,6 +77,7 @@ class RaftCluster:
                              logger=file_logger(str(self._dir / "raft.jsonl")), on_event=self._on_raft_event)
         self.cmpxchg_without_quorum = "cmpxchg-without-quorum" in defects
         self.tx_applier: Any = None  # a ClusterTxApplier, set by app.build_node
+        self.health: Any = None      # a HealthWatcher, set by app.build_node
         self._listeners: list[RecordListener] = []
         self._held: list[tuple[str, dict]] | None = []
         self._cache_path = self._dir / self.CACHE
@@ -321,10 +322,14 @@ class RaftCluster:
     # ---- lifecycle ---------------------------------------------------------------------
     async def start(self) -> None:
         await self.raft.start()
+        if self.health is not None:
+            self.health.start()
         if self.raft.applied_index < self._cache_index:  # until Raft catches up, serve the cached records
             for name, rec in self._cache.items():
                 for listener in list(self._listeners):
                     listener(name, rec)
 
     async def stop(self) -> None:
+        if self.health is not None:
+            await self.health.stop()
         await self.raft.stop()

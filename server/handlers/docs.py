@@ -3,7 +3,8 @@ by id (the ``PutDocumentCommand``/``DeleteDocumentCommand`` forms)."""
 
 from __future__ import annotations
 
-from typing import Any
+import contextlib
+from typing import Any, Iterator
 
 from aiohttp import web
 
@@ -32,6 +33,24 @@ def load(storage: Storage, db_name: str, doc_id: str) -> dict[str, Any] | None:
     return None
 
 
+@contextlib.contextmanager
+def read_snapshot(storage: Storage) -> Iterator[None]:
+    """One SQLite read transaction around several reads, so a multi-document
+    load sees one committed state: without it a transaction committed by the
+    writer thread between two SELECTs shows half of its writes (a bank
+    transfer's credit without its debit). The read connection belongs to the
+    event loop and nothing awaits inside, so the transaction cannot nest."""
+    conn = getattr(getattr(storage, "_reads", None), "conn", None)
+    if conn is None or conn.in_transaction:
+        yield
+        return
+    conn.execute("BEGIN")
+    try:
+        yield
+    finally:
+        conn.execute("COMMIT")
+
+
 def _load_many(request: web.Request, ids: list[Any]) -> web.Response:
     db = database_of(request)
     for i in ids:
@@ -39,7 +58,8 @@ def _load_many(request: web.Request, ids: list[Any]) -> web.Response:
             documents.validate_id(i)
         except documents.InvalidDocument as e:
             raise bad_request(str(e)[:500]) from None
-    results = [load(db.storage, db.name, i) for i in ids]
+    with read_snapshot(db.storage):
+        results = [load(db.storage, db.name, i) for i in ids]
     if len(ids) == 1 and results[0] is None:
         return json_response({"Results": [None], "Includes": {}}, status=404)
     return json_response({"Results": results, "Includes": {}})
