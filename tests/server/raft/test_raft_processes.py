@@ -31,7 +31,7 @@ def test_cluster_forms_elects_quickly_and_replicates(make_cluster, n):
 
 
 @pytest.mark.parametrize("n", [3, 5])
-def test_leader_kill_reelects_within_3s_and_one_leader_per_term(make_cluster, n):
+def test_leader_kill_and_pause_reelect_within_3s_and_one_leader_per_term(make_cluster, n):
     c = make_cluster()
     c.start(n)
     cycles = 3 if n == 3 else 2
@@ -46,9 +46,16 @@ def test_leader_kill_reelects_within_3s_and_one_leader_per_term(make_cluster, n)
         assert c.put(new, f"k{cycle}", cycle).status_code == 200
         c.spawn(leader)
         c.wait_caught_up(leader)
+    leader, st = c.wait_leader()
+    c.pause(leader)  # SIGSTOP: the others elect; on SIGCONT the old leader must follow the new one
+    t0 = time.monotonic()
+    new, st2 = c.wait_leader(exclude=leader, timeout=5)
+    assert time.monotonic() - t0 < 3.0
+    c.resume(leader)
+    assert c.wait_caught_up(leader)["role"] == "follower"
     for cycle in range(cycles):
         assert c.get(c.nodes[0], f"k{cycle}").json()["value"] == cycle
-    assert c.assert_one_leader_per_term() >= cycles + 1
+    assert c.assert_one_leader_per_term() >= cycles + 2
 
 
 def test_pause_and_kill_cycles_never_two_leaders_in_a_term(make_cluster):
