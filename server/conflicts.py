@@ -110,12 +110,19 @@ def same_content(a: Version, b: Version) -> bool:
 
 
 def _relation(incoming: Version, local: Version) -> Order:
-    """Change-vector order, with one safety rule: equal vectors but different
-    content (two nodes resolved the same conflict differently) count as
-    concurrent, so the difference is resolved again instead of kept forever."""
+    """Change-vector order, with one tie-break: equal vectors but different content
+    (two nodes resolved the same set of versions in different groupings, e.g. a
+    script run as (a+b)+c on one node and (a+c)+b on another) are ordered by their
+    content, the same way on every node. So they converge on one of the two without
+    running a resolver again (a script that is not idempotent would otherwise make
+    the nodes re-merge each other's results forever)."""
     order = cvlib.compare(incoming.change_vector, local.change_vector)
-    if order is Order.EQUAL and not same_content(incoming, local):
-        return Order.CONCURRENT
+    if order is Order.EQUAL:
+        mine, theirs = content_key(local.body) or "", content_key(incoming.body) or ""
+        if theirs > mine:
+            return Order.NEWER
+        if theirs < mine:
+            return Order.OLDER
     return order
 
 

@@ -26,8 +26,10 @@ IDS = ["k/1", "k/2"]
 SCRIPT = parse_solver_config({"ResolveToLatest": False, "ResolveByCollection": {
     "Ks": {"Script": "var out = {v: []}; docs.forEach(function (d) { (d.v || []).forEach(function (x) {"
                      " if (out.v.indexOf(x) < 0) out.v.push(x); }); }); out.v.sort(); return out;"}}})
+SUM = parse_solver_config({"ResolveToLatest": False, "ResolveByCollection": {  # not idempotent on purpose
+    "Ks": {"Script": "var t = 0; docs.forEach(function (d) { t += (d.v || [0])[0]; }); return {v: [t]};"}}})
 CONFIGS = {"latest": SolverConfig(), "none": SolverConfig(resolve_to_latest=False), "script": SCRIPT,
-           "node": SolverConfig(resolve_to_node="B")}
+           "sum": SUM, "node": SolverConfig(resolve_to_node="B")}
 
 # a step: ("put", node, id, value) | ("del", node, id) | ("sync", src, dst)
 steps = st.lists(st.one_of(
