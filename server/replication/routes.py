@@ -81,18 +81,25 @@ async def receive(request: web.Request) -> web.WebSocketResponse:
             await ws.send_json(protocol.ack(last))
     except (ProtocolError, ValueError) as e:
         node.log.warning("replication batch refused", database=name, source=source, error=str(e))
-        if not ws.closed:
-            await ws.send_json(protocol.error(str(e)))
+        await _say_error(ws, str(e))
     except (asyncio.TimeoutError, ConnectionError):
         pass
     except Exception as e:  # noqa: BLE001 - tell the source, keep the node up; it will retry
         node.log.error("replication batch failed", database=name, source=source, error=repr(e))
-        if not ws.closed:
-            await ws.send_json(protocol.error(f"batch failed on node {node.tag}: {e!r}"))
+        await _say_error(ws, f"batch failed on node {node.tag}: {e!r}")
     finally:
         if not ws.closed:
             await ws.close()
     return ws
+
+
+async def _say_error(ws: web.WebSocketResponse, message: str) -> None:
+    """Best effort: the connection may already be gone."""
+    if not ws.closed:
+        try:
+            await ws.send_json(protocol.error(message))
+        except (ConnectionError, RuntimeError, asyncio.TimeoutError):
+            pass
 
 
 async def set_solver(request: web.Request) -> web.Response:
