@@ -62,7 +62,7 @@ class ClusterTxApplier:
         def write(txn) -> dict[str, dict[str, Any]]:
             out: dict[str, dict[str, Any]] = {}
             if (txn.get_setting(SETTING) or 0) >= index:
-                return out
+                return describe(txn, out)
             for d in docs:
                 doc_id = d["id"]
                 current = txn.read_document(doc_id) or txn.read_tombstone(doc_id)
@@ -89,6 +89,20 @@ class ClusterTxApplier:
                         hook(txn, doc_id, None, cv, collection, now)
                     out[doc_id] = {"change_vector": cv, "deleted": True}
             txn.set_setting(SETTING, index)
+            return describe(txn, out)
+
+        def describe(txn, out: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+            """Documents not written here (a replicated copy was already as new) as they are now."""
+            for d in docs:
+                if d["id"] in out:
+                    continue
+                doc = txn.read_document(d["id"])
+                if doc is not None:
+                    out[d["id"]] = {"change_vector": doc.change_vector, "last_modified": doc.last_modified,
+                                    "collection": doc.collection}
+                else:
+                    tomb = txn.read_tombstone(d["id"])
+                    out[d["id"]] = {"change_vector": tomb.change_vector if tomb else None, "deleted": tomb is not None}
             return out
 
         try:
