@@ -186,6 +186,25 @@ def test_remove_member_tags_are_not_reused_and_removed_node_stays_quiet():
         core.remove_member("Z", sim.now)
 
 
+def test_leader_removing_itself_steps_down_once_committed_and_the_rest_elect():
+    sim = Sim(19)
+    urls = sim.form_cluster(3)
+    lead = sim.leader()
+    core = sim.cores[lead]
+    idx, _ = core.remove_member(core.tag, sim.now)
+    sim._drain(lead)
+    assert core.role == LEADER  # still leads until the change commits, without counting itself
+    assert sim.run_until(lambda: sim.leader() not in (None, lead), 3)
+    assert core.role == FOLLOWER and not core.is_member and core.commit_index >= idx
+    new = sim.leader()
+    assert lead not in sim.cores[new].voters and len(sim.cores[new].voters) == 2
+    term = core.log.term
+    sim.propose("after", 1)
+    sim.run(2.0)
+    assert sim.state[new]["after"] == 1
+    assert core.role == FOLLOWER and core.log.term <= term + 1  # the removed node does not campaign
+
+
 def test_one_membership_change_at_a_time():
     sim = Sim(10)
     urls = sim.form_cluster(2)
