@@ -301,3 +301,13 @@ def test_non_txn_ops_and_nemesis_events_are_skipped_and_counted():
                  {"index": 6, "process": 3, "type": "ok", "f": "read", "value": 3}]
     res = check_list_append(h.events)
     assert res["valid"] is True and res["txns"] == 2 and res["skipped_non_txn_ops"] == 1
+
+
+def test_real_time_edges_lead_into_info_txns():
+    # T1 (info) was invoked after T0 completed, yet its append sits before T0's.
+    h = History().txn(0, a("x", 1))
+    h.invoke(1, a("x", 2)).complete(1, a("x", 2), type="info")
+    h.txn(2, r("x", [2, 1]))
+    res = check(h)
+    assert res["valid"] is False and res["anomaly_types"] == ["G0-realtime"]
+    assert check(h, "serializable")["valid"] is True
