@@ -23,7 +23,8 @@ def _ww(txns: list[Txn], v: Versions, a: int, b: int) -> tuple[Hashable, Any, st
             i = pos.get(e)
             if i is None:
                 continue
-            for prev in reversed(order[:i]):
+            for j in range(i - 1, -1, -1):
+                prev = order[j]
                 w = v.live_writer(key, prev)
                 if w is None:
                     continue
