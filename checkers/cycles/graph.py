@@ -5,7 +5,9 @@ several ways costs one dict entry. Failed txns are not nodes (they never
 happened). Indeterminate (info) txns are nodes: if their appends were observed
 they happened, so data edges into and out of them hold; but since they may have
 taken effect at any time after their invocation, no process or real-time edge
-leaves them.
+leaves them. Committed appends that no read shows came after the whole version
+order (a read shows every earlier append), which gives ww edges from the
+order's last writer and rw edges from readers of the whole order.
 """
 
 from __future__ import annotations
