@@ -119,25 +119,27 @@ async def serve(args: argparse.Namespace) -> None:
                     snapshot_every=args.snapshot_every, defects=args.defect,
                     logger=file_logger(os.path.join(args.data_dir, "raft.jsonl")),
                     lazy_sync_interval=args.lazy_sync_interval, split_brain_seconds=args.split_brain_seconds)
-    await node.start()
     runner = web.AppRunner(build_app(node, sm), access_log=None)
     await runner.setup()
-    u = urlparse(args.url)
-    await web.TCPSite(runner, u.hostname, u.port, reuse_address=True).start()
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    if args.join:
-        async def joiner() -> None:
-            try:
-                await node.join(args.join, timeout=60)
-            except RaftError as e:
-                node._emit({"event": "join_failed", "error": str(e)})
-        asyncio.create_task(joiner())
-    await stop.wait()
-    await runner.cleanup()
-    await node.stop()
+    await node.start()
+    try:
+        u = urlparse(args.url)
+        await web.TCPSite(runner, u.hostname, u.port, reuse_address=True).start()
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        if args.join:
+            async def joiner() -> None:
+                try:
+                    await node.join(args.join, timeout=60)
+                except RaftError as e:
+                    node._emit({"event": "join_failed", "error": str(e)})
+            asyncio.create_task(joiner())
+        await stop.wait()
+    finally:
+        await runner.cleanup()
+        await node.stop()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -86,6 +86,19 @@ def test_demo_node_rejects_bad_arguments_clearly(tmp_path):
         assert p.returncode == 2 and words in p.stderr and "Traceback" not in p.stderr, p.stderr
 
 
+def test_demo_node_reports_a_busy_port_without_a_traceback(tmp_path):
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.7", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        p = subprocess.run([sys.executable, "-m", "unkindness.server.raft.demo_node", "--url",
+                            f"http://127.0.0.7:{port}", "--data-dir", str(tmp_path)],
+                           capture_output=True, text=True, timeout=30)
+    assert p.returncode == 1 and "cannot serve" in p.stderr and "in use" in p.stderr
+    assert "Traceback" not in p.stderr and "Unclosed" not in p.stderr, p.stderr
+
+
 def test_unknown_defect_is_refused():
     with pytest.raises(ValueError, match="unknown raft defect"):
         RaftNode("http://127.0.0.1:1", None, KeyValueStateMachine(), defects=["raft-eat-my-data"])
