@@ -86,22 +86,28 @@ def start_cluster(n: int, root: Path, base: int) -> tuple[list[subprocess.Popen]
                      json={"DatabaseName": "db"}, timeout=15, proxies=NO_PROXY)
     if r.status_code != 201:
         raise SystemExit(f"create database: {r.status_code} {r.text}")
+    for url in urls:  # every member has applied the record
+        while requests.get(url + "/topology", params={"name": "db"}, timeout=2, proxies=NO_PROXY).status_code != 200:
+            if time.monotonic() > deadline:
+                raise SystemExit(f"{url} never opened the database")
+            time.sleep(0.05)
     return procs, urls
 
 
-async def load(urls: list[str], seconds: float, concurrency: int) -> list[float]:
+async def load(urls: list[str], seconds: float, concurrency: int, indexes: dict[int, int]) -> list[float]:
+    """CAS chains: worker i updates key k<i> from the index it last saw (``indexes``, kept across calls)."""
     latencies: list[float] = []
     stop = time.monotonic() + seconds
 
     async def worker(i: int, session: aiohttp.ClientSession) -> None:
-        index, url = 0, urls[i % len(urls)]
+        index, url = indexes.get(i, 0), urls[i % len(urls)]
         while time.monotonic() < stop:
             t0 = time.perf_counter()
             async with session.put(f"{url}/databases/db/cmpxchg?key=k{i}&index={index}", json={"Object": i}) as r:
                 body = await r.json()
             if r.status != 200 or not body["Successful"]:
                 raise SystemExit(f"unexpected answer {r.status} {body}")
-            index = body["Index"]
+            index = indexes[i] = body["Index"]
             latencies.append(time.perf_counter() - t0)
 
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
@@ -113,10 +119,11 @@ def measure(n: int, args: argparse.Namespace, root: Path, base: int) -> dict:
     procs, urls = start_cluster(n, root / f"size{n}", base)
     try:
         targets = urls[:1] if args.target == "leader" else urls
-        asyncio.run(load(targets, 1.0, args.concurrency))  # warm-up
+        indexes: dict[int, int] = {}
+        asyncio.run(load(targets, 1.0, args.concurrency, indexes))  # warm-up
         cpu0 = sum(cpu_seconds(p.pid) for p in procs)
         t0 = time.perf_counter()
-        lat = asyncio.run(load(targets, args.seconds, args.concurrency))
+        lat = asyncio.run(load(targets, args.seconds, args.concurrency, indexes))
         wall = time.perf_counter() - t0
         cpu = sum(cpu_seconds(p.pid) for p in procs) - cpu0
     finally:
