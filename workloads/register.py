@@ -85,6 +85,10 @@ class RegisterClient:
             self.seen[(self.worker, v["key"])] = 0
         if not ok and current is None:
             current_index = None  # missing key: the server's Index means nothing here
+        if op.f == "delete" and ok:
+            # The reply's Index is the delete's own Raft index; the model wants
+            # the deleted version's, which a successful delete matched exactly.
+            current_index = v["index"]
         return Completion("ok", {**v, "successful": ok, "current_value": current_value,
                                  "current_index": current_index}, self.http.answered_by)
 
