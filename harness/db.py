@@ -108,19 +108,26 @@ class Cluster:
         """Add every other node through the first (the leader of its one-node
         cluster), in order, so tags are A, B, C... as the servers were told."""
         first = self.addresses[0]
+        target = first.url
         deadline = time.monotonic() + timeout
         for a in self.addresses[1:]:
             while True:
                 try:
-                    r = requests.put(f"{first.url}/admin/cluster/node", params={"url": a.url, "tag": a.tag},
+                    r = requests.put(f"{target}/admin/cluster/node", params={"url": a.url, "tag": a.tag},
                                      timeout=max(deadline - time.monotonic(), 1))
                 except requests.RequestException as e:
-                    raise DbError(f"adding {a.name} to the cluster through {first.name} failed: {e}") from None
+                    raise DbError(f"adding {a.name} to the cluster through {target} failed: {e}") from None
                 if r.status_code == 200:
                     break
-                if r.status_code != 409 or time.monotonic() > deadline:  # 409: one membership change at a time
-                    raise DbError(f"adding {a.name} to the cluster through {first.name}: "
+                # 409: one membership change at a time; 421/503: leadership is moving (follow LeaderUrl)
+                if r.status_code not in (409, 421, 503) or time.monotonic() > deadline:
+                    raise DbError(f"adding {a.name} to the cluster through {target}: "
                                   f"{r.status_code} {r.text[:300]}")
+                if r.status_code == 421:
+                    try:
+                        target = r.json().get("LeaderUrl") or target
+                    except ValueError:
+                        pass
                 time.sleep(0.1)
         for a in self.addresses:
             while True:

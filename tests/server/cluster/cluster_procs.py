@@ -52,16 +52,20 @@ class RaftGroup:
         raise AssertionError(f"no leader among {[n.tag for n in among]} within {timeout}s")
 
     def form(self) -> None:
-        """Add nodes[1:] through the leader nodes[0], in order (tags B, C, ...)."""
-        first = self.nodes[0]
+        """Add nodes[1:] through the leader (nodes[0] at first), in order (tags B, C, ...).
+        Retries while a membership change is pending (409) or leadership moves (421/503),
+        following the leader named in the answer."""
+        target = self.nodes[0].url
         for n in self.nodes[1:]:
             deadline = time.monotonic() + 20
             while True:
-                r = http("PUT", first.url + "/admin/cluster/node", params={"url": n.url, "tag": n.tag})
+                r = http("PUT", target + "/admin/cluster/node", params={"url": n.url, "tag": n.tag})
                 if r.status_code == 200:
                     assert r.json()["Tag"] == n.tag, r.text
                     break
-                assert r.status_code == 409 and time.monotonic() < deadline, r.text  # one change at a time
+                assert r.status_code in (409, 421, 503) and time.monotonic() < deadline, r.text
+                if r.status_code == 421 and r.json().get("LeaderUrl"):
+                    target = r.json()["LeaderUrl"]
                 time.sleep(0.1)
         self.wait_members(len(self.nodes))
 
