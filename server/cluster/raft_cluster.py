@@ -306,8 +306,9 @@ class RaftCluster:
     def _on_raft_event(self, record: dict) -> None:
         if self._log is None or record.get("event") not in LOGGED_EVENTS:
             return
-        fields = {("raft_node" if k == "node" else k): v for k, v in record.items()
-                  if k not in ("event", "ts", "level")}
+        renamed = {"node": "raft_node", "ts": "raft_ts"}  # keep the node log's own "node" and time fields
+        fields = {renamed.get(k, k): v for k, v in record.items() if k not in ("event", "level")}
+        fields.setdefault("raft_ts", round(time.time(), 6))  # when it happened (records may be held until "ready")
         if self._held is not None:
             self._held.append((f"raft {record['event']}", fields))
         else:

@@ -40,6 +40,9 @@ def test_minority_rejects_cluster_commands_within_the_bound(raft_group, paused_l
             "cmpxchg delete": lambda: http("DELETE", url + "/databases/db/cmpxchg", params={"key": "k", "index": 3}),
             "linearizable get": lambda: http("GET", url + "/databases/db/cmpxchg",
                                              params={"key": "k", "linearizable": "true"}),
+            "cluster-wide bulk_docs": lambda: http("POST", url + "/databases/db/bulk_docs", json={
+                "TransactionMode": "ClusterWide",
+                "Commands": [{"Type": "PUT", "Id": "cw/1", "Document": {"v": 1}, "ChangeVector": None}]}),
             "create database": lambda: http("PUT", url + "/admin/databases", params={"name": "db2"},
                                             json={"DatabaseName": "db2"}),
         }
