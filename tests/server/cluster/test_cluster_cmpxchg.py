@@ -6,16 +6,20 @@ import time
 
 import pytest
 
-from cluster_procs import http
+from cluster_procs import http, start_group
 
 pytestmark = [pytest.mark.timeout(120)]
 
 
-@pytest.fixture
-def group(raft_group):
-    g = raft_group(3)
-    g.create_database("db")
-    return g
+@pytest.fixture(scope="module")
+def group(tmp_path_factory):
+    """One 3-node cluster for the whole module (the tests use distinct keys)."""
+    g = start_group(tmp_path_factory.mktemp("cx"), 3, base=60)
+    try:
+        g.create_database("db")
+        yield g
+    finally:
+        g.cleanup()
 
 
 def cx(node, method, key, index=None, value=None, **extra):
@@ -54,16 +58,16 @@ def test_index_semantics_over_http(group):
 
 
 def test_a_put_is_visible_locally_on_every_node_once_applied(group):
-    r = cx(group.nodes[0], "PUT", "k", 0, {"n": 1}).json()
+    r = cx(group.nodes[0], "PUT", "visible", 0, {"n": 1}).json()
     for node in group.nodes:
         got = None
         for _ in range(100):
-            resp = cx(node, "GET", "k")
+            resp = cx(node, "GET", "visible")
             if resp.status_code == 200:
                 got = resp.json()["Results"][0]
                 break
             time.sleep(0.02)
-        assert got == {"Key": "k", "Index": r["Index"], "Value": {"Object": {"n": 1}}}
+        assert got == {"Key": "visible", "Index": r["Index"], "Value": {"Object": {"n": 1}}}
 
 
 def test_official_client_put_get_delete_on_three_nodes(group):

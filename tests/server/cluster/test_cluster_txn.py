@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from cluster_procs import http
+from cluster_procs import http, start_group
 
 pytestmark = [pytest.mark.timeout(120)]
 
@@ -38,11 +38,15 @@ def wait_doc(node, doc_id, pred, timeout=10):
         time.sleep(0.05)
 
 
-@pytest.fixture
-def group(raft_group):
-    g = raft_group(3)
-    g.create_database("db")
-    return g
+@pytest.fixture(scope="module")
+def group(tmp_path_factory):
+    """One 3-node cluster for the whole module (the tests use distinct keys)."""
+    g = start_group(tmp_path_factory.mktemp("txn"), 3, base=70)
+    try:
+        g.create_database("db")
+        yield g
+    finally:
+        g.cleanup()
 
 
 def test_commit_applies_on_every_member_with_a_transaction_index(group):
