@@ -175,3 +175,43 @@ def test_failover_clients_move_on_from_a_killed_node(tmp_path, env):
     assert killed
     assert not [e for e in refused if "every node refused" not in e["error"]], "pinned-style failures leaked"
     assert leftovers(tmp_path) == []
+
+
+REGISTER = ["--workload", "register", "--nemesis", "partition", "--nodes", "5", "--time-limit", "12",
+            "--nemesis-interval", "4", "--recovery-time", "2"]
+
+
+def test_register_under_partition_on_a_correct_server_is_linearizable(tmp_path, env):
+    cp, run = harness_test(tmp_path, env, *REGISTER, "--seed", "3")
+    assert cp.returncode == 0, cp.stdout + cp.stderr
+    lin = results(run)["results"]["linearizable"]
+    assert lin["valid"] is True and lin["model"] == "cmpxchg"
+    assert leftovers(tmp_path) == []
+
+
+def test_bank_cluster_wide_under_partition_keeps_the_total(tmp_path, env):
+    cp, run = harness_test(tmp_path, env, "--workload", "bank", "--txn-mode", "cluster-wide", "--nemesis",
+                           "partition", "--seed", "1", *FAST)
+    assert cp.returncode == 0, cp.stdout + cp.stderr
+    bank = results(run)["results"]["bank"]
+    assert bank["valid"] is True and bank["read_count"] > 0
+    assert leftovers(tmp_path) == []
+
+
+# A node only takes the no-quorum path once it has lost its leader, and its
+# workers may be stuck up to a request timeout (5 s) in calls made before: the
+# partition must outlast that, and leave a minority.
+LONG_MINORITY_PARTITIONS = ["--time-limit", "18", "--nemesis-interval", "16", "--partition-kinds", "halves,isolated"]
+
+
+@pytest.mark.parametrize("defect", ["cmpxchg-without-quorum", "stale-linearizable-reads"])
+def test_cluster_defects_are_caught_by_register(tmp_path, env, defect):
+    for seed in (1, 2, 3):
+        cp, run = harness_test(tmp_path, env, *REGISTER, *LONG_MINORITY_PARTITIONS, "--seed", str(seed),
+                               "--defect", defect)
+        if cp.returncode == 1:
+            break
+    assert cp.returncode == 1, cp.stdout + cp.stderr
+    lin = results(run)["results"]["linearizable"]
+    assert lin["valid"] is False and lin["op"] and lin["explanation"]
+    assert leftovers(tmp_path) == []
