@@ -97,3 +97,18 @@ def test_removed_node_leaves_the_cluster_and_its_database_groups(raft_group):
     record = http("GET", g.nodes[1].url + "/admin/databases", params={"name": "db"}).json()
     assert "C" not in record["Topology"]["Members"]
     assert http("DELETE", g.nodes[0].url + "/admin/cluster/node", params={"nodeTag": "Q"}).status_code == 404
+
+
+def test_deleted_database_closes_on_every_member(raft_group):
+    g = raft_group(3)
+    g.create_database("db")
+    r = http("DELETE", g.nodes[1].url + "/admin/databases", json={"DatabaseNames": ["db"]})
+    assert r.status_code == 200 and r.json()["RaftCommandIndex"] > 0, r.text
+    deadline = time.monotonic() + 10
+    for node in g.nodes:
+        while http("GET", node.url + "/topology", params={"name": "db"}).status_code != 503:
+            assert time.monotonic() < deadline, node.tag
+            time.sleep(0.05)
+    assert http("GET", g.nodes[0].url + "/databases").json()["Databases"] == []
+    again = http("DELETE", g.nodes[0].url + "/admin/databases", json={"DatabaseNames": ["db"]})
+    assert again.status_code == 404
