@@ -189,7 +189,9 @@ class ClusterState:
 
     # ---- snapshots ---------------------------------------------------------------
     def snapshot(self) -> Any:
-        return {"records": self.records, "cmpxchg": self.cmpxchg, "last_index": self.last_index}
+        """An independent copy: Raft keeps the object it gets (and ships it later in
+        InstallSnapshot), so live dicts would label newer state with an older index."""
+        return copy.deepcopy({"records": self.records, "cmpxchg": self.cmpxchg, "last_index": self.last_index})
 
     def restore(self, snapshot: Any | None) -> None:
         old = self.records

@@ -81,3 +81,14 @@ def test_bad_commands_are_refused_as_values_and_snapshots_round_trip():
     assert other.records == sm.records and other.cmpxchg == sm.cmpxchg and seen == ["db"]
     other.restore(None)
     assert other.records == {} and seen == ["db", "db"]
+
+
+def test_a_snapshot_does_not_change_with_later_commands():
+    """Raft ships the snapshot object later: if it tracked live state, a follower
+    would replay entries on top of newer state (a create re-succeeding at an old index)."""
+    sm = machine()
+    create(sm)
+    sm.apply({"op": "cx_put", "db": "db", "key": "k", "index": 0, "value": 1})
+    snap = sm.snapshot()
+    sm.apply({"op": "cx_delete", "db": "db", "key": "k", "index": 2})
+    assert snap["cmpxchg"]["db"]["k"]["index"] == 2
