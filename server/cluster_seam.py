@@ -64,6 +64,10 @@ class ClusterView(Protocol):
 
     async def delete_database(self, name: str) -> int: ...
 
+    async def set_record_field(self, name: str, field: str, value: Any) -> int:
+        """Sets one field of a database record (e.g. ``Revisions``) on every
+        member, as a cluster command; returns its index."""
+
     def subscribe(self, listener: RecordListener) -> None:
         """Call ``listener(name, record_or_None)`` whenever a record is added, changed or removed."""
 
@@ -178,6 +182,16 @@ class StaticCluster:
         accepted = await self._forward(rec)
         return {"RaftCommandIndex": self._index, "Name": name,
                 "NodesAddedTo": [self._members[t] for t in members if t == self.tag or t in accepted]}
+
+    async def set_record_field(self, name: str, field: str, value: Any) -> int:
+        rec = self.database_record(name)
+        if rec is None:
+            raise ClusterError(404, f"Database '{name}' does not exist")
+        self._index += 1
+        rec = {**rec, field: value, "Etag": self._index}
+        self.apply_record(rec)
+        await self._forward(rec)
+        return self._index
 
     async def delete_database(self, name: str) -> int:
         rec = self.database_record(name)

@@ -3,6 +3,8 @@ a member, closed (and removed) when the record goes away."""
 
 from __future__ import annotations
 
+import asyncio
+
 from pathlib import Path
 from typing import Any, Callable
 
@@ -34,6 +36,29 @@ class Database:
     @property
     def database_id(self) -> str:
         return self.storage.database_id
+
+
+# Record fields that the storage layer reads from its settings table.
+RECORD_SETTINGS = {"Revisions": "revisions", "RevisionsForConflicts": "revisions-for-conflicts"}
+
+
+def apply_record_settings(db: "Database", record: dict[str, Any]) -> None:
+    """Writes the record's settings (revisions configuration, ...) into the
+    database's own storage, where the write path reads them, when they differ."""
+    wanted = {key: record[field] for field, key in RECORD_SETTINGS.items() if field in record}
+    if not wanted:
+        return
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return
+
+    def write(txn: Any) -> None:
+        for key, value in wanted.items():
+            if txn.get_setting(key) != value:
+                txn.set_setting(key, value)
+
+    loop.create_task(db.storage.write(write))
 
 
 class DatabaseRegistry:
@@ -79,6 +104,12 @@ class DatabaseRegistry:
         return self.dir / f"{name}.sqlite"
 
     def _on_record(self, name: str, record: dict[str, Any] | None) -> None:
+        self._open_or_close(name, record)
+        db = self._open.get(name)
+        if db is not None and record is not None:
+            apply_record_settings(db, record)
+
+    def _open_or_close(self, name: str, record: dict[str, Any] | None) -> None:
         topology = (record or {}).get("Topology", {})
         member = record is not None and self.tag in topology.get("Members", []) + topology.get("Rehabs", [])
         if member and name not in self._open:

@@ -241,6 +241,15 @@ class RaftCluster:
         return {"RaftCommandIndex": index, "Name": name, "NodesAddedTo": [urls[t] for t in result["members"]
                                                                           if t in urls]}
 
+    async def set_record_field(self, name: str, field: str, value: Any) -> int:
+        if self.database_record(name) is None:
+            raise ClusterError(404, f"Database '{name}' does not exist")
+        result, index = await self.propose({"op": "db_field", "name": name, "field": field, "value": value},
+                                           f"set {field} of database {name!r}")
+        if not result.get("ok"):
+            raise ClusterError(400, result.get("error", "refused"))
+        return index
+
     async def delete_database(self, name: str) -> int:
         if self.database_record(name) is None:
             raise ClusterError(404, f"Database '{name}' does not exist")

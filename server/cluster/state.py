@@ -84,6 +84,23 @@ class ClusterState:
         self._notify(name, None)
         return {"ok": True, "index": index}
 
+    SETTABLE_FIELDS = ("Revisions", "RevisionsForConflicts")
+
+    def _op_db_field(self, c: dict, index: int) -> dict:
+        """One field of a record set cluster-wide (the revisions configuration, ...)."""
+        name, field = c["name"], c["field"]
+        rec = self.records.get(name)
+        if rec is None:
+            return {"ok": False, "error": f"Database '{name}' does not exist"}
+        if field not in self.SETTABLE_FIELDS:
+            return {"ok": False, "error": f"field {field!r} cannot be set this way"}
+        rec = copy.deepcopy(rec)
+        rec[field] = copy.deepcopy(c["value"])
+        rec["Etag"] = index
+        self.records[name] = rec
+        self._notify(name, rec)
+        return {"ok": True, "index": index}
+
     def _op_db_topology(self, c: dict, index: int) -> dict:
         """Health: move members to rehabs and back (proposed by the leader's watcher)."""
         name = c["name"]

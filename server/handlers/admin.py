@@ -12,6 +12,7 @@ from aiohttp import web
 from ..cluster_seam import ClusterError, validate_database_name
 from ..http_errors import ApiError, bad_request, json_response, not_found
 from .cluster_errors import api_error
+from ..databases import RECORD_SETTINGS
 from .common import database_of, int_param, node_of, param, read_json
 
 
@@ -104,7 +105,9 @@ async def database_settings(request: web.Request) -> web.Response:
 
 
 async def revisions_config(request: web.Request) -> web.Response:
-    """Stored per database; the revisions module (replication engineer) reads it."""
+    """``ConfigureRevisionsOperation``: part of the database record, set through
+    the cluster so every member writes revisions (the client's requests go
+    round-robin, so storing it on the receiving node alone would not do)."""
     db = database_of(request)
     body = await read_json(request)
     if not isinstance(body, dict):
@@ -116,32 +119,28 @@ async def revisions_config(request: web.Request) -> web.Response:
             parse(body)
         except ValueError as e:
             raise bad_request(f"revisions configuration: {e}") from None
-    store = getattr(revisions, "store_revisions_config", None) if revisions else None
-
-    def write(txn) -> int:
-        if store is not None:
-            store(txn, body)
-        else:
-            txn.set_setting("revisions", body)
-        return txn.id
-
-    index = await db.storage.write(write)
-    return json_response({"RaftCommandIndex": index})
+    return json_response({"RaftCommandIndex": await _set_record_field(request, db, "Revisions", body)})
 
 
 async def revisions_conflicts_config(request: web.Request) -> web.Response:
-    """``ConfigureRevisionsForConflictsOperation``: stored as the database setting
-    ``revisions-for-conflicts`` for the revisions layer to read."""
+    """``ConfigureRevisionsForConflictsOperation``: part of the database record too."""
     db = database_of(request)
     body = await read_json(request)
     if not isinstance(body, dict):
         raise bad_request("revisions-for-conflicts configuration must be a JSON object")
+    return json_response({"RaftCommandIndex": await _set_record_field(request, db, "RevisionsForConflicts", body)})
 
-    def write(txn) -> int:
-        txn.set_setting("revisions-for-conflicts", body)
-        return txn.id
 
-    return json_response({"RaftCommandIndex": await db.storage.write(write)})
+async def _set_record_field(request: web.Request, db: Any, field: str, value: Any) -> int:
+    """Sets a record field cluster-wide, then waits until this node's storage has it
+    (members apply it as the record reaches them: databases.apply_record_settings)."""
+    node = node_of(request)
+    try:
+        index = await node.cluster.set_record_field(db.name, field, value)
+    except ClusterError as e:
+        raise _cluster_error(e) from None
+    await db.storage.write(lambda txn: txn.set_setting(RECORD_SETTINGS[field], value))
+    return index
 
 
 async def internal_put_record(request: web.Request) -> web.Response:
