@@ -3,7 +3,6 @@ start-up/shutdown order of the node's parts."""
 
 from __future__ import annotations
 
-import importlib
 import sys
 from typing import Any
 
@@ -23,15 +22,9 @@ from .http_errors import error_middleware
 from .jsonlog import Log
 from .node import Node
 from .handlers.topology import SERVER_VERSION
+from .optional import optional_module as _optional
 
 
-def _optional(module: str) -> Any:
-    try:
-        return importlib.import_module(f"unkindness.server.{module}")
-    except ModuleNotFoundError as e:
-        if e.name == f"unkindness.server.{module}":
-            return None
-        raise
 
 
 def build_node(config: ServerConfig, log: Log | None = None) -> Node:

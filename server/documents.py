@@ -9,11 +9,11 @@ so a raised :class:`ConcurrencyViolation` rolls back the whole batch.
 from __future__ import annotations
 
 import functools
-import importlib
 import uuid
 from typing import Any, Callable
 
 from .storage import Item, WriteTxn
+from .optional import optional_module as _optional
 
 #: keys in ``@metadata`` that the server owns; what a client sends for them is ignored
 SERVER_METADATA = ("@id", "@change-vector", "@last-modified", "@flags", "@etag", "@counters",
@@ -32,13 +32,6 @@ class InvalidDocument(ValueError):
     """Input that cannot be stored (bad id, body that is not an object...)."""
 
 
-def _optional(module: str) -> Any:
-    try:
-        return importlib.import_module(f"unkindness.server.{module}")
-    except ModuleNotFoundError as e:
-        if e.name == f"unkindness.server.{module}":
-            return None
-        raise
 
 
 @functools.lru_cache(maxsize=1)

@@ -4,7 +4,6 @@ static cluster seam."""
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 from aiohttp import web
@@ -14,19 +13,13 @@ from ..http_errors import ApiError, bad_request, json_response, not_found
 from .cluster_errors import api_error
 from ..databases import RECORD_SETTINGS
 from .common import database_of, int_param, node_of, param, read_json
+from ..optional import optional_module as _optional
 
 
 def _cluster_error(e: ClusterError) -> ApiError:
     return api_error(e)
 
 
-def _optional(name: str) -> Any:
-    try:
-        return importlib.import_module(f"unkindness.server.{name}")
-    except ModuleNotFoundError as e:
-        if e.name == f"unkindness.server.{name}":
-            return None
-        raise
 
 
 def _validate_solver(record: dict[str, Any]) -> None:
