@@ -18,7 +18,7 @@ from .cluster_seam import ClusterView, StaticCluster
 from .config import ServerConfig
 from .databases import DatabaseRegistry
 from .handlers import admin, batch, cluster_admin, cmpxchg, docs, hilo, topology, unsupported
-from .http_errors import error_middleware
+from .http_errors import answer_errors
 from .jsonlog import Log
 from .node import Node
 from .handlers.topology import SERVER_VERSION
@@ -58,7 +58,19 @@ def _caught_up(registry: DatabaseRegistry, name: str, tag: str) -> bool | None:
     return getattr(sender, "acked_etag", -1) >= db.storage.last_etag
 
 
-async def _server_version(request: web.Request, response: web.StreamResponse) -> None:
+@web.middleware
+async def _node_middleware(request: web.Request, handler) -> web.StreamResponse:
+    """JSON errors and the server's headers in one middleware (not an
+    ``on_response_prepare`` signal too): each costs a coroutine per request on
+    the write path. Only the replication websocket prepares its own response,
+    and it needs neither header."""
+    response = await answer_errors(request, handler)
+    if not response.prepared:
+        _server_headers(request, response)
+    return response
+
+
+def _server_headers(request: web.Request, response: web.StreamResponse) -> None:
     response.headers["Raven-Server-Version"] = SERVER_VERSION
     name = request.match_info.get("db") if request.match_info else None
     seen = request.headers.get("Topology-Etag")
@@ -73,11 +85,11 @@ async def _server_version(request: web.Request, response: web.StreamResponse) ->
 
 def build_app(config: ServerConfig, log: Log | None = None) -> web.Application:
     node = build_node(config, log)
-    app = web.Application(middlewares=[error_middleware], client_max_size=config.max_body_bytes)
+    app = web.Application(middlewares=[_node_middleware], client_max_size=config.max_body_bytes)
     app["node"] = node
     app["log"] = node.log
-    app.on_response_prepare.append(_server_version)
-    for module in (topology, docs, batch, admin, hilo, unsupported, cluster_admin, cmpxchg):
+    # Hot routes first: aiohttp tries the /databases/{db}/... routes in order.
+    for module in (batch, docs, topology, admin, hilo, unsupported, cluster_admin, cmpxchg):
         module.add_routes(app)
     if isinstance(node.cluster, RaftCluster):
         raft_routes.mount(app, node.cluster.raft)

@@ -63,6 +63,19 @@ class ChangeVector:
 EMPTY = ChangeVector(())
 
 
+# Text -> parsed vector, for the vectors every write parses again (the
+# database vector, the stored version's). Bounded; safe to share between
+# threads because ChangeVector is immutable and dict operations are atomic.
+_PARSED: dict[str, ChangeVector] = {}
+_PARSED_MAX = 4096
+
+
+def _remember(text: str, cv: ChangeVector) -> None:
+    if len(_PARSED) >= _PARSED_MAX:
+        _PARSED.clear()
+    _PARSED[text] = cv
+
+
 def parse(text: str | None | ChangeVector) -> ChangeVector:
     """Parse `A:7-dbid, B:5-dbid`; None or "" is the empty vector."""
     if isinstance(text, ChangeVector):
@@ -71,6 +84,15 @@ def parse(text: str | None | ChangeVector) -> ChangeVector:
         return EMPTY
     if not isinstance(text, str):
         raise ChangeVectorError(f"change vector must be a string, got {type(text).__name__}")
+    known = _PARSED.get(text)
+    if known is not None:
+        return known
+    cv = _parse_text(text)
+    _remember(text, cv)
+    return cv
+
+
+def _parse_text(text: str) -> ChangeVector:
     text = text.strip()
     if not text:
         return EMPTY
@@ -92,8 +114,10 @@ def parse(text: str | None | ChangeVector) -> ChangeVector:
 
 
 def format_cv(cv: ChangeVector) -> str:
-    """The canonical text: entries sorted by tag then dbid."""
-    return ", ".join(f"{tag}:{etag}-{dbid}" if dbid else f"{tag}:{etag}" for (tag, dbid), etag in cv.entries)
+    """The canonical text: entries sorted by tag then dbid (remembered, so parsing it back is free)."""
+    text = ", ".join(f"{tag}:{etag}-{dbid}" if dbid else f"{tag}:{etag}" for (tag, dbid), etag in cv.entries)
+    _remember(text, cv)
+    return text
 
 
 def compare(a: str | ChangeVector | None, b: str | ChangeVector | None) -> Order:
@@ -138,4 +162,7 @@ def for_local_write(database_cv: str | ChangeVector | None, tag: str, etag: int,
     """
     if etag <= 0:
         raise ChangeVectorError(f"a local write needs a positive etag, got {etag}")
-    return merge(database_cv, ChangeVector.of({(tag, dbid): etag}))
+    entries = dict(parse(database_cv).entries)
+    if etag > entries.get((tag, dbid), 0):
+        entries[(tag, dbid)] = etag
+    return ChangeVector.of(entries)

@@ -26,9 +26,19 @@ class Clock:
         return format_iso(self.now_ns())
 
 
+# (seconds, formatted seconds): every write stamps the time, mostly within the
+# same second, and strftime is the costly part. One tuple, swapped whole, so
+# threads never see a half-updated pair.
+_last_second: tuple[int, str] = (-1, "")
+
+
 def format_iso(ns: int) -> str:
+    global _last_second
     seconds, rest = divmod(ns, 1_000_000_000)
-    base = datetime.fromtimestamp(seconds, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+    cached_seconds, base = _last_second
+    if cached_seconds != seconds:
+        base = datetime.fromtimestamp(seconds, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+        _last_second = (seconds, base)
     return f"{base}.{rest // 100:07d}Z"
 
 

@@ -9,6 +9,7 @@ so a raised :class:`ConcurrencyViolation` rolls back the whole batch.
 from __future__ import annotations
 
 import functools
+import re
 import uuid
 from typing import Any, Callable
 
@@ -41,6 +42,9 @@ def revisions_hook() -> Callable[..., Any] | None:
     return getattr(mod, "on_local_write", None) if mod else None
 
 
+_CONTROL = re.compile("[\x00-\x1f\x7f]")
+
+
 def validate_id(doc_id: Any) -> str:
     if not isinstance(doc_id, str) or not doc_id.strip():
         raise InvalidDocument(f"document id must be a non-empty string, got {doc_id!r}")
@@ -50,7 +54,7 @@ def validate_id(doc_id: Any) -> str:
         doc_id.encode("utf-8")
     except UnicodeEncodeError:
         raise InvalidDocument(f"document id {doc_id!r} is not valid Unicode (lone surrogate)") from None
-    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in doc_id):
+    if _CONTROL.search(doc_id):
         raise InvalidDocument(f"document id {doc_id!r} contains control characters")
     if doc_id.endswith("|"):
         raise InvalidDocument(f"document id {doc_id!r}: identities ('|' suffix) are not supported")

@@ -89,8 +89,8 @@ def error_response(err: ApiError, url: str) -> web.Response:
     return json_response(err.body(url), status=err.status, headers=err.headers)
 
 
-@web.middleware
-async def error_middleware(request: web.Request, handler) -> web.StreamResponse:
+async def answer_errors(request: web.Request, handler) -> web.StreamResponse:
+    """``handler(request)``, with every exception turned into its JSON error answer."""
     try:
         return await handler(request)
     except ApiError as err:
@@ -114,3 +114,6 @@ async def error_middleware(request: web.Request, handler) -> web.StreamResponse:
             log.exception("unhandled error", path=request.path, method=request.method)
         return error_response(ApiError(500, "System.InvalidOperationException",
                                        f"internal error: {type(e).__name__}: {e}"), request.path)
+
+
+error_middleware = web.middleware(answer_errors)

@@ -271,7 +271,7 @@ class WriteTxn(_Reads):
         """The change vector of a local write at ``etag``: the database change
         vector (plus ``others``, e.g. the vectors of resolved conflicts) with
         this node's entry set to ``etag``; it becomes the new database vector."""
-        base = cvlib.merge(self._state.change_vector, *others)
+        base = cvlib.merge(self._state.change_vector, *others) if others else self._state.change_vector
         merged = str(cvlib.for_local_write(base, self.tag, etag, self.database_id))
         self._state.change_vector = merged
         return merged
@@ -313,6 +313,7 @@ class WriteTxn(_Reads):
     def add_conflict(self, doc_id: str, change_vector: str, collection: str | None, last_modified: str,
                      data: dict | None, flags: str = "", etag: int | None = None) -> Item:
         """Store one side of a conflict (``data=None`` is a deleted side)."""
+        self.storage._maybe_conflicts = True
         return self._insert("conflict", doc_id, etag or self.next_etag(), change_vector, collection,
                             last_modified, flags, data)
 
@@ -333,8 +334,23 @@ class WriteTxn(_Reads):
         self.conn.execute("DELETE FROM revisions WHERE lower_id = ? AND change_vector = ?",
                           (doc_id.lower(), change_vector))
 
+    def read_conflicts(self, doc_id: str) -> list[Item]:
+        if not self.storage._maybe_conflicts:
+            return []
+        return super().read_conflicts(doc_id)
+
+    def get_setting(self, key: str) -> Any:
+        cache = self.storage._wsettings
+        if key not in cache:
+            row = self.conn.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
+            cache[key] = row[0] if row else None
+        raw = cache[key]
+        return json.loads(raw) if raw is not None else None
+
     def set_setting(self, key: str, value: Any) -> None:
-        self.conn.execute("INSERT OR REPLACE INTO settings VALUES (?, ?)", (key, json.dumps(value)))
+        raw = json.dumps(value)
+        self.conn.execute("INSERT OR REPLACE INTO settings VALUES (?, ?)", (key, raw))
+        self.storage._wsettings[key] = raw
 
     # --- the replication layer's names (REPLICATION_NEEDS.md) -------------
     def put_replicated_document(self, doc_id: str, body: dict, change_vector: str,
@@ -400,7 +416,7 @@ class Storage:
         self.commit_delay = commit_delay
         self.max_group = max_group
         self._stop_seen = False
-        self._queue: queue.Queue = queue.Queue()
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()  # C-level: cheaper per write than Queue
         self._wconn = self._connect()
         self._wconn.executescript(_SCHEMA)
         meta = dict(self._wconn.execute("SELECT key, value FROM meta").fetchall())
@@ -409,6 +425,12 @@ class Storage:
             with self._wconn:
                 self._wconn.executemany("INSERT INTO meta VALUES (?, ?)", list(meta.items()))
         self.database_id: str = meta["database_id"]
+        # Writer-side caches (writer thread only), because every local write
+        # asks for them: no conflicts ever stored means no lookup per put, and
+        # settings (the revisions config) are read through a cache that
+        # set_setting keeps current and any rollback empties.
+        self._maybe_conflicts = bool(self._wconn.execute("SELECT EXISTS(SELECT 1 FROM conflicts)").fetchone()[0])
+        self._wsettings: dict[str, str | None] = {}
         self._state = _State(int(meta["last_etag"]), int(meta["last_txn"]), meta["change_vector"])
         self._rconn = self._connect()
         self._reads = _Reads()
@@ -570,6 +592,7 @@ class Storage:
                 except BaseException as e:  # noqa: BLE001 - handed back to the caller
                     conn.execute("ROLLBACK TO logical")
                     conn.execute("RELEASE logical")
+                    self._wsettings.clear()
                     self._state.last_etag, self._state.change_vector = snap.last_etag, snap.change_vector
                     self._state.last_txn = snap.last_txn
                     outcomes.append((p, False, e, []))
@@ -584,6 +607,7 @@ class Storage:
             conn.execute("COMMIT")
             self.commits += 1
         except BaseException as e:  # noqa: BLE001 - the whole group failed to commit
+            self._wsettings.clear()
             try:
                 conn.execute("ROLLBACK")
             except sqlite3.Error:

@@ -30,7 +30,7 @@ async def read_json(request: web.Request, *, required: bool = True) -> Any:
             raise bad_json("request body is empty; a JSON document was expected")
         return None
     try:
-        return json.loads(raw.decode("utf-8"), parse_constant=_no_constants)
+        return _DECODER.decode(raw.decode("utf-8"))
     except UnicodeDecodeError as e:
         raise bad_json(f"request body is not UTF-8: {e}") from None
     except json.JSONDecodeError as e:
@@ -43,6 +43,9 @@ async def read_json(request: web.Request, *, required: bool = True) -> Any:
 
 def _no_constants(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
+
+
+_DECODER = json.JSONDecoder(parse_constant=_no_constants)  # one instance: json.loads(**kw) builds one per call
 
 
 def _text(name: str, value: str) -> str:
