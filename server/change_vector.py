@@ -13,6 +13,7 @@ that `A:3, B:1` (the chapter's notation) parses too.
 from __future__ import annotations
 
 import enum
+import functools
 import re
 from dataclasses import dataclass
 from typing import Iterable, Mapping
@@ -47,11 +48,16 @@ class ChangeVector:
     def of(cls, mapping: Mapping[Key, int]) -> "ChangeVector":
         return cls(tuple(sorted((k, v) for k, v in mapping.items() if v > 0)))
 
+    @functools.cached_property
+    def mapping(self) -> dict[Key, int]:
+        """Entries as a dict, built once per vector (read-only: do not mutate)."""
+        return dict(self.entries)
+
     def as_dict(self) -> dict[Key, int]:
         return dict(self.entries)
 
     def etag_of(self, tag: str, dbid: str = "") -> int:
-        return self.as_dict().get((tag, dbid), 0)
+        return self.mapping.get((tag, dbid), 0)
 
     def __str__(self) -> str:
         return format_cv(self)
@@ -122,7 +128,7 @@ def format_cv(cv: ChangeVector) -> str:
 
 def compare(a: str | ChangeVector | None, b: str | ChangeVector | None) -> Order:
     """Compare two versions by what they have seen."""
-    da, db = parse(a).as_dict(), parse(b).as_dict()
+    da, db = parse(a).mapping, parse(b).mapping
     a_ahead = any(v > db.get(k, 0) for k, v in da.items())
     b_ahead = any(v > da.get(k, 0) for k, v in db.items())
     if a_ahead and b_ahead:
@@ -150,7 +156,24 @@ def merge_all(vectors: Iterable[str | ChangeVector | None]) -> ChangeVector:
 
 def dominates(a: str | ChangeVector | None, b: str | ChangeVector | None) -> bool:
     """True when `a` has seen everything `b` has (newer or equal)."""
-    return compare(a, b) in (Order.NEWER, Order.EQUAL)
+    da = parse(a).mapping
+    return all(v <= da.get(k, 0) for k, v in parse(b).mapping.items())
+
+
+def covers(have: ChangeVector, text: str) -> bool:
+    """``dominates(have, text)`` for a well-formed vector text such as a stored
+    item's, without building a ChangeVector (the replication sender asks this
+    for every item it considers); falls back to :func:`parse` for anything odd."""
+    seen = have.mapping
+    try:
+        for part in text.split(","):
+            tag, _, rest = part.strip().partition(":")
+            etag, _, dbid = rest.partition("-")
+            if int(etag) > seen.get((tag, dbid), 0):
+                return False
+        return True
+    except ValueError:
+        return dominates(have, text)
 
 
 def for_local_write(database_cv: str | ChangeVector | None, tag: str, etag: int, dbid: str) -> ChangeVector:

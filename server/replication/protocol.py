@@ -4,9 +4,9 @@ One websocket per (source database, destination), opened by the source
 (push). JSON text frames:
 
     source -> dest  {"Type": "Hello", "Database", "SourceTag", "SourceDbId"}
-    dest -> source  {"Type": "HelloAck", "LastAcceptedEtag": n, "Tag", "DbId"}
+    dest -> source  {"Type": "HelloAck", "LastAcceptedEtag": n, "Tag", "DbId", "ChangeVector"}
     source -> dest  {"Type": "Batch", "Items": [item...], "LastEtag": m}
-    dest -> source  {"Type": "Ack", "LastAcceptedEtag": m}
+    dest -> source  {"Type": "Ack", "LastAcceptedEtag": m, "ChangeVector"}
     either          {"Type": "Error", "Message": "..."}   (then the connection closes)
 
 The handshake answer is the destination's durable cursor for this source, so
@@ -14,6 +14,12 @@ after any failure the source resumes exactly where the destination stopped.
 A batch is applied by the destination in one storage transaction together
 with its new cursor, and holds whole source transactions only (items of one
 source transaction share `Txn`).
+
+`ChangeVector` in the acknowledgements is the destination's database change
+vector once the batch is durable: everything it has seen. As in RavenDB, the
+source skips items whose change vector that vector already covers (the
+destination has that version, from us or from another member), so an item
+that reached a node on one path is not pushed to it again on every other.
 """
 
 from __future__ import annotations
@@ -121,16 +127,33 @@ def hello(database: str, tag: str, dbid: str) -> dict[str, Any]:
     return {"Type": "Hello", "Database": database, "SourceTag": tag, "SourceDbId": dbid}
 
 
-def hello_ack(last_etag: int, tag: str, dbid: str) -> dict[str, Any]:
-    return {"Type": "HelloAck", "LastAcceptedEtag": last_etag, "Tag": tag, "DbId": dbid}
+def hello_ack(last_etag: int, tag: str, dbid: str, change_vector: str = "") -> dict[str, Any]:
+    return {"Type": "HelloAck", "LastAcceptedEtag": last_etag, "Tag": tag, "DbId": dbid,
+            "ChangeVector": change_vector}
 
 
 def batch(items: Sequence[WireItem], last_etag: int) -> dict[str, Any]:
     return {"Type": "Batch", "Items": [it.to_json() for it in items], "LastEtag": last_etag}
 
 
-def ack(last_etag: int) -> dict[str, Any]:
-    return {"Type": "Ack", "LastAcceptedEtag": last_etag}
+def ack(last_etag: int, change_vector: str = "") -> dict[str, Any]:
+    return {"Type": "Ack", "LastAcceptedEtag": last_etag, "ChangeVector": change_vector}
+
+
+def change_vector_field(msg: dict[str, Any]) -> cvlib.ChangeVector:
+    """The destination's database vector from an acknowledgement; empty (skip nothing)
+    when absent or unreadable, e.g. from an older peer."""
+    try:
+        return cvlib.parse(msg.get("ChangeVector") or "")
+    except cvlib.ChangeVectorError:
+        return cvlib.EMPTY
+
+
+def already_has(dest_cv: cvlib.ChangeVector, item: WireItem) -> bool:
+    """Has a destination whose database vector is `dest_cv` seen this version?
+    Revisions always go: a member that has the document version may still
+    lack the revision (written only where the version was stored locally)."""
+    return bool(dest_cv) and item.kind != "revision" and cvlib.covers(dest_cv, item.change_vector)
 
 
 def error(message: str) -> dict[str, Any]:

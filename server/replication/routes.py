@@ -55,7 +55,7 @@ async def receive(request: web.Request) -> web.WebSocketResponse:
             raise ProtocolError("a database does not replicate to itself")
         key = (db.database_id, source)
         cursor = max(db.storage.get_source_cursor(source), _unwritten_cursor.get(key, 0))
-        await ws.send_json(protocol.hello_ack(cursor, node.tag, db.database_id))
+        await ws.send_json(protocol.hello_ack(cursor, node.tag, db.database_id, db.storage.change_vector))
         async for msg in ws:
             if msg.type != aiohttp.WSMsgType.TEXT:
                 break
@@ -70,7 +70,7 @@ async def receive(request: web.Request) -> web.WebSocketResponse:
             ignore_cvs = node.defects.enabled("ignore-change-vectors")
             if is_noop(db.storage, items, ignore_change_vectors=ignore_cvs):
                 _unwritten_cursor[key] = max(_unwritten_cursor.get(key, 0), last)
-                await ws.send_json(protocol.ack(last))
+                await ws.send_json(protocol.ack(last, db.storage.change_vector))
                 continue
             config = solver_config(db.record, db.storage.get_setting(resolvers.SETTING_KEY))
             stats = await db.storage.write(
@@ -78,7 +78,7 @@ async def receive(request: web.Request) -> web.WebSocketResponse:
             if stats.resolutions:
                 node.log.info("replication conflicts", database=name, source=source_tag,
                               resolutions=stats.resolutions[:20])
-            await ws.send_json(protocol.ack(last))
+            await ws.send_json(protocol.ack(last, db.storage.change_vector))
     except (ProtocolError, ValueError) as e:
         node.log.warning("replication batch refused", database=name, source=source, error=str(e))
         await _say_error(ws, str(e))

@@ -16,6 +16,7 @@ from typing import Any, Callable
 
 import aiohttp
 
+from .. import change_vector as cvlib
 from . import protocol
 from .protocol import ProtocolError
 
@@ -40,7 +41,9 @@ class Sender:
         self.on_progress = on_progress
         self.log = log
         self.wake = asyncio.Event()
-        self.acked_etag = 0  # last etag of ours the destination durably accepted
+        self.acked_etag = 0  # last etag of ours the destination durably accepted (or already had)
+        self.dest_cv = cvlib.EMPTY  # the destination's database vector, from its last acknowledgement
+        self.items_skipped = 0
         self.connected = False
         self.last_error: str | None = None
         self.last_ack_time: float | None = None
@@ -80,7 +83,7 @@ class Sender:
             return round(lags[min(len(lags) - 1, int(round(p / 100 * (len(lags) - 1))))], 3) if lags else None
         return {"Destination": self.dest_tag, "Url": self.dest_url, "Connected": self.connected,
                 "LastAcceptedEtag": self.acked_etag, "LocalEtag": self.db.storage.last_etag,
-                "BatchesSent": self.batches_sent, "LastError": self.last_error,
+                "BatchesSent": self.batches_sent, "ItemsSkipped": self.items_skipped, "LastError": self.last_error,
                 "LagMs": {"Count": len(lags), "P50": pct(50), "P99": pct(99), "Max": pct(100)}}
 
     async def _run(self) -> None:
@@ -123,6 +126,7 @@ class Sender:
             ack = await self._receive(ws, "HelloAck")
             cursor = protocol.int_field(ack, "LastAcceptedEtag")
             self.acked_etag = cursor
+            self.dest_cv = protocol.change_vector_field(ack)
             self._acknowledged(cursor)
             self.connected = True
             self._handshaken = True
@@ -148,7 +152,17 @@ class Sender:
         wire = [protocol.item_from_storage(i) for i in stored]
         if self.defects.enabled("lose-tombstones"):
             wire = protocol.without_tombstones(wire)
-        chunks = protocol.batches(wire, split_transactions=self.defects.enabled("split-transactions"))
+        needed = [w for w in wire if not protocol.already_has(self.dest_cv, w)]
+        self.items_skipped += len(wire) - len(needed)
+        if not needed and wire:
+            # The destination has every version already (it told us so after making
+            # them durable): nothing to send. Its durable cursor for us stays behind;
+            # after a reconnect these items are read again and skipped again.
+            self.acked_etag = max(self.acked_etag, last)
+            self._acknowledged(last)
+            self.on_progress()
+            return last
+        chunks = protocol.batches(needed, split_transactions=self.defects.enabled("split-transactions"))
         if not chunks:
             chunks = [[]]  # nothing left to send, but the cursor must still move past `last`
         for i, chunk in enumerate(chunks):
@@ -157,6 +171,7 @@ class Sender:
             self.batches_sent += 1
             ack = await self._receive(ws, "Ack")
             self.acked_etag = max(self.acked_etag, protocol.int_field(ack, "LastAcceptedEtag"))
+            self.dest_cv = protocol.change_vector_field(ack)
             self.last_ack_time = time.monotonic()
             self._acknowledged(self.acked_etag)
             self.on_progress()

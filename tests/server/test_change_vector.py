@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from unkindness.server import change_vector as cvm
-from unkindness.server.change_vector import ChangeVector, ChangeVectorError, Order
+from unkindness.server.change_vector import ChangeVector, ChangeVectorError, Order, covers, dominates
 
 
 def test_parse_and_format_round_trip_with_dbids() -> None:
@@ -91,3 +91,11 @@ def test_compare_is_consistent_with_merge(a: ChangeVector, b: ChangeVector) -> N
 @given(vectors)
 def test_format_parse_round_trip(a: ChangeVector) -> None:
     assert cvm.parse(cvm.format_cv(a)) == a
+
+
+@given(st.dictionaries(st.sampled_from([("A", "x"), ("B", "y"), ("C", "z"), ("A", "")]), st.integers(0, 5)),
+       st.dictionaries(st.sampled_from([("A", "x"), ("B", "y"), ("C", "z"), ("A", "")]), st.integers(0, 5)))
+def test_covers_agrees_with_dominates(have: dict, other: dict) -> None:
+    """The sender's fast check is the same relation as dominates, on canonical text."""
+    h, o = ChangeVector.of(have), ChangeVector.of(other)
+    assert covers(h, str(o)) == dominates(h, o)

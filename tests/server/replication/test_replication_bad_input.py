@@ -49,12 +49,13 @@ def test_bad_replication_input(start_cluster) -> None:
 
     bad = dict(GOOD, Id="x/2", ChangeVector="not a vector")
     r = asyncio.run(exchange(url, [hello, {"Type": "Batch", "Items": [GOOD, bad], "LastEtag": 2}]))
-    assert r[0] == {"Type": "HelloAck", "LastAcceptedEtag": 0, "Tag": "A", "DbId": r[0]["DbId"]}
+    assert r[0] == {"Type": "HelloAck", "LastAcceptedEtag": 0, "Tag": "A", "DbId": r[0]["DbId"], "ChangeVector": ""}
     assert r[-1]["Type"] == "Error" and "change vector" in r[-1]["Message"]
     assert state(node, "db", "x/1")[0] == 404  # nothing of the refused batch was applied
 
     r = asyncio.run(exchange(url, [hello, {"Type": "Batch", "Items": [GOOD], "LastEtag": 1}]))
-    assert r[-1] == {"Type": "Ack", "LastAcceptedEtag": 1}
+    assert r[-1]["Type"] == "Ack" and r[-1]["LastAcceptedEtag"] == 1
+    assert "Z:1-zzzz" in r[-1]["ChangeVector"]  # what the destination has now seen
     assert state(node, "db", "x/1")[1] == {"v": 1}
     r = asyncio.run(exchange(url, [hello]))
     assert r[0]["LastAcceptedEtag"] == 1  # the cursor for source zzzz is durable

@@ -61,3 +61,20 @@ def official_client_waits_for_replicas(cluster) -> None:
             save(store, "w/3", 2)  # C is down: times out, the client raises
         assert "replica" in str(err.value).lower() or "timeout" in type(err.value).__name__.lower()
     assert state(b, "db", "w/3")[0] == 200  # the write itself was not rolled back
+
+
+def test_a_version_is_not_pushed_again_to_a_member_that_has_it(start_cluster) -> None:
+    """B forwards what it received from A, but not to C once C has it from A: the
+    senders skip versions the destination's acknowledged change vector covers."""
+    cluster = start_cluster(3)
+    cluster.create_database("db", replication_factor=3)
+    a, b, c = cluster.nodes
+    for j in range(30):
+        put(a, "db", f"users/{j}", {"j": j})
+    eventually(lambda: caught_up(cluster.nodes, "db"))
+    forwarded = [d for n in (b, c) for d in progress(n, "db")["Destinations"] if d["Destination"] != "A"]
+    assert sum(d["ItemsSkipped"] for d in forwarded) > 0, forwarded
+    # skipping loses nothing: every member has every version, and their vectors agree
+    for j in range(30):
+        assert state(a, "db", f"users/{j}") == state(b, "db", f"users/{j}") == state(c, "db", f"users/{j}")
+    assert len({progress(n, "db")["ChangeVector"] for n in cluster.nodes}) == 1
