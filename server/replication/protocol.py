@@ -5,7 +5,7 @@ One websocket per (source database, destination), opened by the source
 
     source -> dest  {"Type": "Hello", "Database", "SourceTag", "SourceDbId"}
     dest -> source  {"Type": "HelloAck", "LastAcceptedEtag": n, "Tag", "DbId", "ChangeVector"}
-    source -> dest  {"Type": "Batch", "Items": [item...], "LastEtag": m}
+    source -> dest  {"Type": "Batch", "Items": [item...], "LastEtag": m, "ChangeVector"}
     dest -> source  {"Type": "Ack", "LastAcceptedEtag": m, "ChangeVector"}
     either          {"Type": "Error", "Message": "..."}   (then the connection closes)
 
@@ -20,6 +20,10 @@ vector once the batch is durable: everything it has seen. As in RavenDB, the
 source skips items whose change vector that vector already covers (the
 destination has that version, from us or from another member), so an item
 that reached a node on one path is not pushed to it again on every other.
+A batch carries the source's own database vector too: the destination's
+sender back to that source learns from it what the source already has
+(between two members both directions run, so each side's knowledge of the
+other stays fresh without waiting for its own next acknowledgement).
 """
 
 from __future__ import annotations
@@ -132,8 +136,9 @@ def hello_ack(last_etag: int, tag: str, dbid: str, change_vector: str = "") -> d
             "ChangeVector": change_vector}
 
 
-def batch(items: Sequence[WireItem], last_etag: int) -> dict[str, Any]:
-    return {"Type": "Batch", "Items": [it.to_json() for it in items], "LastEtag": last_etag}
+def batch(items: Sequence[WireItem], last_etag: int, change_vector: str = "") -> dict[str, Any]:
+    return {"Type": "Batch", "Items": [it.to_json() for it in items], "LastEtag": last_etag,
+            "ChangeVector": change_vector}
 
 
 def ack(last_etag: int, change_vector: str = "") -> dict[str, Any]:

@@ -65,6 +65,7 @@ async def receive(request: web.Request) -> web.WebSocketResponse:
             if not isinstance(raw_items, list):
                 raise ProtocolError("Batch needs an Items list")
             items = [protocol.item_from_json(r) for r in raw_items]
+            _learn(node, name, source_tag, source, batch)
             if node.databases.get(name) is not db:
                 raise ProtocolError(f"database {name!r} was closed on node {node.tag}")
             ignore_cvs = node.defects.enabled("ignore-change-vectors")
@@ -91,6 +92,14 @@ async def receive(request: web.Request) -> web.WebSocketResponse:
         if not ws.closed:
             await ws.close()
     return ws
+
+
+def _learn(node: Any, name: str, source_tag: str, source_dbid: str, batch: dict[str, Any]) -> None:
+    """Our sender to the batch's source learns what the source has seen."""
+    manager = getattr(node, "replication", None)
+    sender = getattr(manager, "senders", {}).get((name, source_tag)) if manager is not None else None
+    if sender is not None:
+        sender.learned(source_dbid, protocol.change_vector_field(batch))
 
 
 async def _say_error(ws: web.WebSocketResponse, message: str) -> None:

@@ -42,7 +42,8 @@ class Sender:
         self.log = log
         self.wake = asyncio.Event()
         self.acked_etag = 0  # last etag of ours the destination durably accepted (or already had)
-        self.dest_cv = cvlib.EMPTY  # the destination's database vector, from its last acknowledgement
+        self.dest_cv = cvlib.EMPTY  # what the destination's database has seen, as far as we know
+        self.dest_dbid: str | None = None  # which database instance dest_cv describes
         self.items_skipped = 0
         self.connected = False
         self.last_error: str | None = None
@@ -59,6 +60,13 @@ class Sender:
         """A local commit up to `etag`: remember when, and wake the push loop."""
         self._commits.append((etag, time.monotonic()))
         self.wake.set()
+
+    def learned(self, dbid: str, change_vector: cvlib.ChangeVector) -> None:
+        """The destination told us, in a batch of its own, what its database has
+        seen (durably: it sends only committed vectors). Knowledge only grows, and
+        only for the database instance we are connected to."""
+        if dbid == self.dest_dbid and change_vector:
+            self.dest_cv = cvlib.merge(self.dest_cv, change_vector)
 
     def _acknowledged(self, etag: int) -> None:
         now = time.monotonic()
@@ -127,6 +135,7 @@ class Sender:
             cursor = protocol.int_field(ack, "LastAcceptedEtag")
             self.acked_etag = cursor
             self.dest_cv = protocol.change_vector_field(ack)
+            self.dest_dbid = ack.get("DbId") if isinstance(ack.get("DbId"), str) else None
             self._acknowledged(cursor)
             self.connected = True
             self._handshaken = True
@@ -167,11 +176,12 @@ class Sender:
             chunks = [[]]  # nothing left to send, but the cursor must still move past `last`
         for i, chunk in enumerate(chunks):
             batch_last = last if i == len(chunks) - 1 else chunk[-1].etag
-            await asyncio.wait_for(ws.send_json(protocol.batch(chunk, batch_last)), ACK_TIMEOUT_S)
+            batch = protocol.batch(chunk, batch_last, self.db.storage.change_vector)
+            await asyncio.wait_for(ws.send_json(batch), ACK_TIMEOUT_S)
             self.batches_sent += 1
             ack = await self._receive(ws, "Ack")
             self.acked_etag = max(self.acked_etag, protocol.int_field(ack, "LastAcceptedEtag"))
-            self.dest_cv = protocol.change_vector_field(ack)
+            self.dest_cv = cvlib.merge(self.dest_cv, protocol.change_vector_field(ack))
             self.last_ack_time = time.monotonic()
             self._acknowledged(self.acked_etag)
             self.on_progress()
