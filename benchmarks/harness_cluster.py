@@ -40,10 +40,10 @@ def setup_teardown(nodes: int, workdir: Path) -> tuple[float, float]:
     return t1 - t0, t3 - t2
 
 
-def throughput(nodes: int, seconds: float, workdir: Path, workload: str) -> float:
+def throughput(nodes: int, seconds: float, workdir: Path, workload: str, concurrency: str = "2n") -> float:
     harness = str(Path(sys.executable).with_name("harness"))
     cp = subprocess.run([harness, "test", "--workload", workload, "--nodes", str(nodes), "--time-limit", str(seconds),
-                         "--recovery-time", "0", "--concurrency", "2n", "--results-dir", str(workdir / "results")],
+                         "--recovery-time", "0", "--concurrency", concurrency, "--results-dir", str(workdir / "results")],
                         capture_output=True, text=True, timeout=600)
     test = json.loads((workdir / "results" / "latest" / "test.json").read_text())
     counts = test.get("counts", {})
@@ -57,6 +57,8 @@ def main() -> None:
     ap.add_argument("--nodes", type=int, default=5)
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--concurrency", default="2n", help="as harness test --concurrency; repeatable list: 2n,4n")
+    ap.add_argument("--workloads", default="set,bank")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as d:
         work = Path(d)
@@ -66,9 +68,11 @@ def main() -> None:
               f"max {max(setups):.2f} s over {args.repeats}")
         print(f"teardown ({args.nodes} nodes stopped, namespaces gone): median {statistics.median(teardowns):.2f} s, "
               f"max {max(teardowns):.2f} s")
-        for workload in ("set", "bank"):
-            print(f"{workload}: {throughput(args.nodes, args.seconds, work, workload):,.0f} ops/s recorded "
-                  f"({args.seconds:g} s, concurrency 2n, no nemesis)")
+        for concurrency in args.concurrency.split(","):
+            for workload in args.workloads.split(","):
+                rate = throughput(args.nodes, args.seconds, work, workload, concurrency)
+                print(f"{workload}: {rate:,.0f} ops/s recorded ({args.seconds:g} s, concurrency {concurrency}, "
+                      f"no nemesis)")
 
 
 if __name__ == "__main__":

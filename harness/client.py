@@ -102,6 +102,9 @@ class NodeClient:
             cls = Definite if idempotent else Indeterminate
             raise cls(f"{self.node.name} did not answer within {self.timeout:g} s", self.node.name,
                       "timeout") from None
+        if "Database-Missing" in resp.headers:  # a 404 here is not "no such document"
+            raise Definite(f"{self.node.name}: database {resp.headers['Database-Missing']!r} does not exist there",
+                           self.node.name, "database-missing")
         if resp.status_code in ok:
             return resp
         typ, msg = _error_type(resp)

@@ -41,16 +41,28 @@ def bad_json(message: str) -> ApiError:
     return ApiError(400, "Raven.Client.Exceptions.BadRequestException", message)
 
 
-def database_missing(name: str) -> ApiError:
-    """RavenDB's answer for an unknown database: 503 with ``Database-Missing``.
+DATABASE_MISSING = RAVEN + "Database.DatabaseDoesNotExistException"
+CLIENT_HEADER = "Raven-Client-Version"  # every official client request carries it
 
-    The official client turns exactly this into ``DatabaseDoesNotExistException``,
-    and on a multi-node topology the 503 makes it try the next node (useful while
-    a new database record is still reaching the peers). It is the one 5xx the
-    server gives for a client mistake, because the client needs it.
+
+def database_missing(name: str) -> ApiError:
+    """An unknown database: 404 with ``Database-Missing``, or RavenDB's 503 for the official client.
+
+    The official client turns exactly 503 + ``Database-Missing`` into
+    ``DatabaseDoesNotExistException`` (a 404 would read as "document not found",
+    silently), and on a multi-node topology the 503 makes it try the next node,
+    which helps while a new database record is still reaching the peers. Every
+    other caller gets the 4xx a client mistake deserves: see :func:`for_caller`.
     """
-    return ApiError(503, RAVEN + "Database.DatabaseDoesNotExistException",
-                    f"Database '{name}' does not exist on this node.", headers={"Database-Missing": name})
+    return ApiError(404, DATABASE_MISSING, f"Database '{name}' does not exist on this node.",
+                    headers={"Database-Missing": name})
+
+
+def for_caller(err: ApiError, request: web.Request) -> ApiError:
+    """The official client (``Raven-Client-Version``) gets RavenDB's 503 for a missing database."""
+    if err.type == DATABASE_MISSING and err.status == 404 and CLIENT_HEADER in request.headers:
+        return ApiError(503, err.type, err.message, headers=err.headers, **err.extra)
+    return err
 
 
 def not_found(message: str) -> ApiError:
@@ -94,7 +106,7 @@ async def answer_errors(request: web.Request, handler) -> web.StreamResponse:
     try:
         return await handler(request)
     except ApiError as err:
-        return error_response(err, request.path)
+        return error_response(for_caller(err, request), request.path)
     except web.HTTPRequestEntityTooLarge as e:
         return error_response(ApiError(413, "System.ArgumentException",
                                        f"request body too large: {e.text or ''}".strip()), request.path)

@@ -57,6 +57,10 @@ def test_writes_reads_and_what_a_failure_means(server, monkeypatch) -> None:
         c.batch([put_command("things/1", {"v": 2}, "Things", "")])
     assert "Concurrency" in str(e.value)
     assert c.load(["things/1"])["things/1"]["v"] == 1
+    # a missing database is not a missing document
+    with pytest.raises(Definite) as e:
+        NodeClient(NodeAddress("n1", url, "A"), "nope").load(["things/1"])
+    assert "does not exist" in str(e.value)
     # a bad request is definite too
     with pytest.raises(Definite):
         c.request("POST", "/databases/db/bulk_docs", body={"Commands": "nope"})

@@ -86,6 +86,12 @@ def test_unknown_routes_methods_and_databases(node) -> None:
     _assert_error(requests.get(node.url + "/no/such/thing", timeout=5), 404, "no such endpoint")
     _assert_error(requests.patch(node.url + BULK, timeout=5), 405, "not allowed")
     r = requests.get(node.url + "/databases/other/docs", params={"id": "a"}, timeout=5)
+    _assert_error(r, 404, "does not exist")
+    assert r.headers["Database-Missing"] == "other"
+    # the official client (it always sends its version) gets RavenDB's 503, which it needs
+    # to raise DatabaseDoesNotExistException rather than read "no such document"
+    r = requests.get(node.url + "/databases/other/docs", params={"id": "a"}, timeout=5,
+                     headers={"Raven-Client-Version": "7.2.7"})
     _assert_error(r, 503, "does not exist")
     assert r.headers["Database-Missing"] == "other"
     _assert_error(requests.put(node.url + "/admin/databases", params={"name": "bad name!"}, json={}, timeout=5),

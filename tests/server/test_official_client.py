@@ -178,7 +178,10 @@ def test_replication_factor_two_of_three(start_cluster) -> None:
     assert [n["ClusterTag"] for n in topo["Nodes"]] == ["B", "A"]
     assert members.status_code == 200
     r = requests.get(f"{cluster.urls[2]}/topology", params={"name": "pair"}, timeout=5)
-    assert r.status_code == 503 and r.headers["Database-Missing"] == "pair"
+    assert r.status_code == 404 and r.headers["Database-Missing"] == "pair"
+    as_client = requests.get(f"{cluster.urls[2]}/topology", params={"name": "pair"}, timeout=5,
+                             headers={"Raven-Client-Version": "7.2.7"})
+    assert as_client.status_code == 503 and as_client.headers["Database-Missing"] == "pair"
 
 
 def test_wait_for_replication_times_out_but_keeps_the_write(start_cluster) -> None:

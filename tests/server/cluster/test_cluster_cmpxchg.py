@@ -54,7 +54,7 @@ def test_index_semantics_over_http(group):
     assert cx(a, "PUT", "k", -1, "x").status_code == 400
     assert cx(a, "DELETE", "k").status_code == 400
     assert http("PUT", a.url + "/databases/nope/cmpxchg", params={"key": "k", "index": 0},
-                json={"Object": 1}).status_code == 503
+                json={"Object": 1}).status_code == 404
 
 
 def test_a_put_is_visible_locally_on_every_node_once_applied(group):

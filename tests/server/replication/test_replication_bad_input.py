@@ -79,7 +79,7 @@ def test_bad_solver_configuration_is_a_clear_400(start_cluster) -> None:
         assert r.status_code == 400, (body, r.status_code, r.text)
         assert needle in r.json()["Message"], r.json()
     r = requests.post(url, params={"name": "nope"}, json={}, timeout=10)
-    assert r.status_code == 503 and "does not exist" in r.json()["Message"]
+    assert r.status_code == 404 and "does not exist" in r.json()["Message"]
     r = requests.get(f"{cluster.nodes[0].url}/databases/db/replication/conflicts", params={"docId": "x"}, timeout=10)
     assert r.status_code == 404 and "not in conflict" in r.json()["Message"]
     r = requests.post(url, params={"name": "db"}, json={"ResolveToNode": "A"}, timeout=10)
