@@ -51,8 +51,8 @@ def _caught_up(registry: DatabaseRegistry, name: str, tag: str) -> bool | None:
     """Has ``tag`` acknowledged every etag of this node's copy? None when this node cannot tell."""
     db = registry.get(name)
     replication = _optional("replication")
-    manager = getattr(replication, "_current", None) if replication is not None else None
-    sender = getattr(manager, "senders", {}).get((name, tag)) if manager is not None else None
+    manager = replication.current() if replication is not None else None
+    sender = manager.sender(name, tag) if manager is not None else None
     if db is None or sender is None:
         return None
     return getattr(sender, "acked_etag", -1) >= db.storage.last_etag

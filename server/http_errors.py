@@ -2,7 +2,7 @@
 ``Message`` and ``Error`` (the client shows ``Error``), and the status code
 that makes the client raise the right exception.
 
-Any exception that reaches :func:`error_middleware` becomes such a body, so a
+Any exception that reaches :func:`answer_errors` (the app's middleware) becomes such a body, so a
 request never gets an HTML page or a traceback.
 """
 
@@ -127,5 +127,3 @@ async def answer_errors(request: web.Request, handler) -> web.StreamResponse:
         return error_response(ApiError(500, "System.InvalidOperationException",
                                        f"internal error: {type(e).__name__}: {e}"), request.path)
 
-
-error_middleware = web.middleware(answer_errors)

@@ -85,6 +85,10 @@ class Replication:
                 sender.start()
 
     # --- commit notification and progress ---------------------------------------
+    def sender(self, database: str, tag: str) -> Sender | None:
+        """The sender pushing ``database`` to member ``tag``, if there is one."""
+        return self.senders.get((database, tag))
+
     def notify_commit(self, database: str, etag: int = 0) -> None:
         """Wake the database's senders (called in the event loop after each COMMIT)."""
         for (name, _tag), sender in self.senders.items():

@@ -97,7 +97,7 @@ async def receive(request: web.Request) -> web.WebSocketResponse:
 def _learn(node: Any, name: str, source_tag: str, source_dbid: str, batch: dict[str, Any]) -> None:
     """Our sender to the batch's source learns what the source has seen."""
     manager = getattr(node, "replication", None)
-    sender = getattr(manager, "senders", {}).get((name, source_tag)) if manager is not None else None
+    sender = manager.sender(name, source_tag) if manager is not None else None
     if sender is not None:
         sender.learned(source_dbid, protocol.change_vector_field(batch))
 
