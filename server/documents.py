@@ -2,7 +2,7 @@
 transaction: optimistic-concurrency checks, server metadata, local change
 vectors, conflict resolution by writing, and the revisions hook.
 
-Everything here runs in the storage writer thread (inside ``Storage.write``),
+Everything here runs inside ``Storage.write`` (on the event loop, between COMMITs),
 so a raised :class:`ConcurrencyViolation` rolls back the whole batch.
 """
 

@@ -1,6 +1,6 @@
 """One SQLite file per database per node: documents, tombstones, conflicts,
-revisions and replication cursors, written through a single group-committing
-writer thread.
+revisions and replication cursors, written through one group-committing
+pipeline (functions on the event loop, COMMIT in a thread).
 
 Why this shape:
 
@@ -12,16 +12,17 @@ Why this shape:
   shared SQLite transaction, so an exception rolls back exactly that logical
   transaction and nothing else; the crash of the process rolls back the whole
   uncommitted SQLite transaction.
-* Throughput: concurrent writers queue their functions; the writer thread
-  drains the queue, runs every function in one SQLite transaction and pays one
-  fsync for all of them (group commit).
+* Throughput: concurrent writers queue their functions; the event loop runs
+  every function waiting in one SQLite transaction and a commit thread pays one
+  fsync for all of them (group commit). Writes that arrive during a COMMIT form
+  the next group.
 * Replication: every stored item (document, tombstone, conflict, revision)
   carries the etag it was written at and the id of the logical transaction
   that wrote it, so :meth:`Storage.changes_since` can hand a replicator the
   changes in etag order with the transaction boundaries intact.
 
-Low-level API for the replication layer (everything that writes runs in the
-writer thread, inside ``fn``)::
+Low-level API for the replication layer (everything that writes runs inside
+``fn``, on the event loop, while no COMMIT is in flight)::
 
     result = await storage.write(fn)          # fn(txn: WriteTxn) -> result
     storage.read_document(id) -> Item | None
@@ -227,7 +228,7 @@ class _State:
 
 class WriteTxn(_Reads):
     """One logical transaction, valid only inside the function passed to
-    :meth:`Storage.write` (it runs in the writer thread).
+    :meth:`Storage.write` (it runs on the event loop, between COMMITs).
 
     Every write method allocates a fresh etag and stamps the row with
     ``self.id`` (the logical transaction id), and keeps the invariant that a
@@ -390,15 +391,40 @@ class WriteTxn(_Reads):
                           (source, last_etag, change_vector))
 
 
-@dataclass
+@dataclass(slots=True)
 class _Pending:
     fn: Callable[[WriteTxn], Any]
     future: asyncio.Future
     loop: asyncio.AbstractEventLoop
-    hooks: list = field(default_factory=list)
+
+
+class _Group:
+    """One SQLite transaction: its logical transactions and, once they ran,
+    what each returned, on its way to (or back from) the COMMIT."""
+
+    __slots__ = ("loop", "members", "outcomes", "before", "etag", "change_vector", "error", "done", "handled")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, before: _State) -> None:
+        self.loop = loop
+        self.members: list[_Pending] = []
+        self.outcomes: list[tuple[_Pending, bool, Any, list]] = []
+        self.before = before  # the counters to restore if the COMMIT fails
+        self.etag = 0
+        self.change_vector = ""
+        self.error: BaseException | None = None
+        self.done = threading.Event()
+        self.handled = False
 
 
 _STOP = object()
+_SAVE_STATE = ("INSERT OR REPLACE INTO meta VALUES ('last_etag', ?), ('last_txn', ?), ('change_vector', ?)")
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
 
 
 class StorageClosed(RuntimeError):
@@ -415,8 +441,6 @@ class Storage:
         self.ack_before_commit = ack_before_commit
         self.commit_delay = commit_delay
         self.max_group = max_group
-        self._stop_seen = False
-        self._queue: queue.SimpleQueue = queue.SimpleQueue()  # C-level: cheaper per write than Queue
         self._wconn = self._connect()
         self._wconn.executescript(_SCHEMA)
         meta = dict(self._wconn.execute("SELECT key, value FROM meta").fetchall())
@@ -425,10 +449,10 @@ class Storage:
             with self._wconn:
                 self._wconn.executemany("INSERT INTO meta VALUES (?, ?)", list(meta.items()))
         self.database_id: str = meta["database_id"]
-        # Writer-side caches (writer thread only), because every local write
-        # asks for them: no conflicts ever stored means no lookup per put, and
-        # settings (the revisions config) are read through a cache that
-        # set_setting keeps current and any rollback empties.
+        # Write-side caches, because every local write asks for them: no
+        # conflicts ever stored means no lookup per put, and settings (the
+        # revisions config) are read through a cache that set_setting keeps
+        # current and any rollback empties.
         self._maybe_conflicts = bool(self._wconn.execute("SELECT EXISTS(SELECT 1 FROM conflicts)").fetchone()[0])
         self._wsettings: dict[str, str | None] = {}
         self._state = _State(int(meta["last_etag"]), int(meta["last_txn"]), meta["change_vector"])
@@ -439,9 +463,17 @@ class Storage:
         self._committed_etag = self._state.last_etag
         self._committed_cv = self._state.change_vector
         self._commit_callbacks: list[Callable[[int], None]] = []
-        self._loop: asyncio.AbstractEventLoop | None = None
+        # The write pipeline (see write()): writes waiting for the next group,
+        # the loop that runs the pipeline while it is active, the group whose
+        # COMMIT is in flight, and (defect only) the group still taking writes.
+        self._pending: list[_Pending] = []
+        self._active: asyncio.AbstractEventLoop | None = None
+        self._scheduled = False
+        self._in_flight: _Group | None = None
+        self._open: _Group | None = None
         self.commits = 0  # number of SQLite COMMITs, for group-commit tests and stats
-        self._thread = threading.Thread(target=self._writer, name=f"writer-{self.path.name}", daemon=True)
+        self._commits: queue.SimpleQueue = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._committer, name=f"commit-{self.path.name}", daemon=True)
         self._thread.start()
 
     def _connect(self) -> sqlite3.Connection:
@@ -511,142 +543,179 @@ class Storage:
 
     # --- writes -------------------------------------------------------------
     async def write(self, fn: Callable[[WriteTxn], Any]) -> Any:
-        """Run ``fn(txn)`` as one logical transaction in the writer thread and
-        return its result once durable. If ``fn`` raises, its changes are
-        rolled back and the exception is re-raised here; other transactions of
-        the same group are unaffected. ``txn.after_commit`` callbacks run in
-        the event loop after the commit (e.g. to wake replication)."""
+        """Run ``fn(txn)`` as one logical transaction and return its result
+        once durable. If ``fn`` raises, its changes are rolled back and the
+        exception is re-raised here; other transactions of the same group are
+        unaffected. ``txn.after_commit`` callbacks run after the commit (e.g.
+        to wake replication).
+
+        Why this shape: ``fn`` runs on the event loop, in the order writes
+        arrived, and only the COMMIT (the fsync, which releases the GIL) runs
+        in a thread. Every write that arrives while a COMMIT is in flight joins
+        the next group. Running the functions in a writer thread instead made
+        that thread and the event loop fight over the GIL on every write.
+        All writes of one Storage come from one event loop at a time.
+        """
         if self._closed:
             raise StorageClosed(f"{self.path.name} is closed")
         loop = asyncio.get_running_loop()
+        if self._active is not loop:
+            if self._active is not None and self._active.is_closed():
+                self._drain()  # what a finished loop (asyncio.run) left behind
+            if self._active is None:
+                self._active = loop
+            elif self._active is not loop:
+                raise RuntimeError(f"{self.path.name}: written from two event loops at once")
         fut = loop.create_future()
-        self._queue.put(_Pending(fn, fut, loop))
+        self._pending.append(_Pending(fn, fut, loop))
+        if not self._scheduled and self._in_flight is None:
+            # call_soon, not now: the writes of every request this loop
+            # iteration reads join the same group.
+            self._scheduled = True
+            loop.call_soon(self._flush)
         return await fut
 
-    def _writer(self) -> None:
-        while True:
-            first = self._queue.get()
-            if first is _STOP:
-                return
-            group = [first]
-            if self.ack_before_commit:
-                # The defect: later writes join the open transaction as they
-                # arrive (see _feed), each acknowledged before the COMMIT.
-                self._run_group(group)
-                if self._stop_seen:
-                    return
-                continue
-            else:
-                while len(group) < self.max_group:
-                    try:
-                        group.append(self._queue.get_nowait())
-                    except queue.Empty:
-                        break
-            stop = group[-1] is _STOP
-            if stop:
-                group.pop()
-            self._run_group(group)
-            if stop:
-                return
-
-    def _feed(self, group: list[_Pending]):
-        """The group's writes; with the ack-before-fsync defect, also every write
-        that arrives within ``commit_delay``, appended to ``group`` as it comes.
-
-        Each of those is applied and acknowledged at once while the COMMIT waits
-        for the deadline, so a kill -9 in that window loses acknowledged writes.
-        """
-        i = 0
-        while i < len(group):
-            yield group[i]
-            i += 1
-        if not self.ack_before_commit:
+    def _flush(self, inline: bool = False) -> None:
+        """Run the waiting writes as the next group and send it to COMMIT."""
+        self._scheduled = False
+        if self._in_flight is not None or not self._pending:
+            if self._in_flight is None and self._open is None and not self._pending:
+                self._active = None
             return
-        deadline = time.monotonic() + self.commit_delay
-        while len(group) < self.max_group:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return
+        take = self.max_group - (len(self._open.members) if self._open else 0)
+        batch, self._pending = self._pending[:take], self._pending[take:]
+        group = self._open
+        if group is None:
+            group = _Group(batch[0].loop, self._state.copy())
             try:
-                nxt = self._queue.get(timeout=left)
-            except queue.Empty:
+                self._wconn.execute("BEGIN IMMEDIATE")
+            except BaseException as e:  # noqa: BLE001 - every write of the group learns why
+                group.members, group.error = batch, e
+                self._finish(group)
                 return
-            if nxt is _STOP:
-                self._stop_seen = True
-                return
-            group.append(nxt)
-            yield nxt
+            if self.ack_before_commit:
+                # The defect: the transaction stays open for commit_delay,
+                # taking in and acknowledging every write that arrives.
+                self._open = group
+                if not inline:
+                    group.loop.call_later(self.commit_delay, self._close_open, group)
+        self._run(group, batch)
+        if self._open is group and len(group.members) < self.max_group and not inline:
+            return
+        self._open = None
+        self._send_to_commit(group, inline)
 
-    def _run_group(self, group: list[_Pending]) -> None:
+    def _run(self, group: _Group, batch: list[_Pending]) -> None:
         conn = self._wconn
-        before = self._state.copy()
-        outcomes: list[tuple[_Pending, bool, Any, list]] = []
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            for p in self._feed(group):
-                snap = self._state.copy()
-                conn.execute("SAVEPOINT logical")
-                txn = WriteTxn(self, conn, self._state)
-                try:
-                    result = p.fn(txn)
-                except BaseException as e:  # noqa: BLE001 - handed back to the caller
-                    conn.execute("ROLLBACK TO logical")
-                    conn.execute("RELEASE logical")
-                    self._wsettings.clear()
-                    self._state.last_etag, self._state.change_vector = snap.last_etag, snap.change_vector
-                    self._state.last_txn = snap.last_txn
-                    outcomes.append((p, False, e, []))
-                    continue
+        for p in batch:
+            group.members.append(p)
+            snap = self._state.copy()
+            conn.execute("SAVEPOINT logical")
+            txn = WriteTxn(self, conn, self._state)
+            try:
+                result = p.fn(txn)
+            except BaseException as e:  # noqa: BLE001 - handed back to the caller
+                conn.execute("ROLLBACK TO logical")
                 conn.execute("RELEASE logical")
-                outcomes.append((p, True, result, txn.after_commit))
-                if self.ack_before_commit:  # the defect: reply before COMMIT
-                    self._resolve(p, True, result, txn.after_commit)
-            conn.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", [
-                ("last_etag", str(self._state.last_etag)), ("last_txn", str(self._state.last_txn)),
-                ("change_vector", self._state.change_vector)])
-            conn.execute("COMMIT")
+                self._wsettings.clear()
+                self._state = snap
+                group.outcomes.append((p, False, e, []))
+                continue
+            conn.execute("RELEASE logical")
+            if self.ack_before_commit:  # the defect: reply before COMMIT
+                self._settle(p, True, result, txn.after_commit)
+            else:
+                group.outcomes.append((p, True, result, txn.after_commit))
+
+    def _close_open(self, group: _Group) -> None:
+        if self._open is group:
+            self._open = None
+            self._send_to_commit(group, False)
+
+    def _send_to_commit(self, group: _Group, inline: bool) -> None:
+        try:
+            self._wconn.execute(_SAVE_STATE, (str(self._state.last_etag), str(self._state.last_txn),
+                                              self._state.change_vector))
+        except BaseException as e:  # noqa: BLE001
+            group.error = e
+            self._rollback()
+            self._finish(group)
+            return
+        group.etag, group.change_vector = self._state.last_etag, self._state.change_vector
+        self._in_flight = group
+        if inline:
+            self._commit(group)
+            self._finish(group)
+        else:
+            self._commits.put(group)
+
+    def _committer(self) -> None:
+        while True:
+            group = self._commits.get()
+            if group is _STOP:
+                return
+            self._commit(group)
+            try:
+                group.loop.call_soon_threadsafe(self._finish, group)
+            except RuntimeError:  # loop closed during shutdown; close() finishes it
+                pass
+
+    def _commit(self, group: _Group) -> None:
+        try:
+            self._wconn.execute("COMMIT")
             self.commits += 1
         except BaseException as e:  # noqa: BLE001 - the whole group failed to commit
-            self._wsettings.clear()
-            try:
-                conn.execute("ROLLBACK")
-            except sqlite3.Error:
-                pass
-            self._state = before
-            for p in group:
-                self._resolve(p, False, e, [])
+            group.error = e
+            self._rollback()
+        group.done.set()
+
+    def _rollback(self) -> None:
+        try:
+            self._wconn.execute("ROLLBACK")
+        except sqlite3.Error:
+            pass
+
+    def _finish(self, group: _Group) -> None:
+        """Back on the loop after the COMMIT: start the next group first, so
+        its fsync overlaps these replies, then settle this one."""
+        if group.handled:
             return
-        wrote = self._state.last_etag != self._committed_etag
-        self._committed_etag = self._state.last_etag
-        self._committed_cv = self._state.change_vector
-        pending = [(p, ok, value, hooks) for p, ok, value, hooks in outcomes
-                   if not (ok and self.ack_before_commit)]
-        callbacks = list(self._commit_callbacks) if wrote else []
-        self._resolve_all(group, pending, callbacks, self._committed_etag)
-
-    def _resolve_all(self, group: list[_Pending], pending: list, callbacks: list, etag: int) -> None:
-        """One wake-up of the event loop per group, not one per transaction."""
-        loops = {id(p.loop): p.loop for p in group}
-        first = group[0].loop if group else None
-
-        def done(loop: asyncio.AbstractEventLoop) -> None:
-            for p, ok, value, hooks in pending:
-                if p.loop is loop:
-                    self._settle(p, ok, value, hooks)
-            if loop is first:
-                for cb in callbacks:
-                    try:
-                        cb(etag)
-                    except Exception:  # noqa: BLE001 - a listener must not break the writer
-                        pass
-        for loop in loops.values():
+        group.handled = True
+        if self._in_flight is group:
+            self._in_flight = None
+        if group.error is not None:
+            self._wsettings.clear()
+            self._state = group.before
+            outcomes = [(p, False, group.error, []) for p in group.members]
+            callbacks: list = []
+        else:
+            wrote = group.etag != self._committed_etag
+            self._committed_etag, self._committed_cv = group.etag, group.change_vector
+            outcomes = group.outcomes
+            callbacks = list(self._commit_callbacks) if wrote else []
+        if not self._closed:
+            self._flush()
+        settle = self._settle_here if _running_loop() is group.loop else self._settle
+        for p, ok, value, hooks in outcomes:
+            settle(p, ok, value, hooks)
+        for cb in callbacks:
             try:
-                loop.call_soon_threadsafe(done, loop)
-            except RuntimeError:  # loop closed during shutdown
+                cb(group.etag)
+            except Exception:  # noqa: BLE001 - a listener must not break the writer
                 pass
 
     @staticmethod
     def _settle(p: _Pending, ok: bool, value: Any, hooks: list) -> None:
+        if _running_loop() is not p.loop:
+            try:
+                p.loop.call_soon_threadsafe(Storage._settle_here, p, ok, value, hooks)
+            except RuntimeError:  # loop closed during shutdown
+                pass
+            return
+        Storage._settle_here(p, ok, value, hooks)
+
+    @staticmethod
+    def _settle_here(p: _Pending, ok: bool, value: Any, hooks: list) -> None:
         if ok:
             for h in hooks:
                 try:
@@ -660,19 +729,31 @@ class Storage:
         else:
             p.future.set_exception(value)
 
-    @classmethod
-    def _resolve(cls, p: _Pending, ok: bool, value: Any, hooks: list) -> None:
-        try:
-            p.loop.call_soon_threadsafe(cls._settle, p, ok, value, hooks)
-        except RuntimeError:  # loop closed during shutdown
-            pass
-
     def close(self) -> None:
-        """Finish queued writes, stop the writer thread, close the file."""
+        """Finish queued writes (on the calling thread), stop the commit
+        thread, close the file."""
         if self._closed:
             return
         self._closed = True
-        self._queue.put(_STOP)
+        self._drain()
+        self._commits.put(_STOP)
         self._thread.join(timeout=30)
         self._wconn.close()
         self._rconn.close()
+
+    def _drain(self) -> None:
+        """Finish every pending and in-flight write here, synchronously."""
+        while True:
+            group = self._in_flight
+            if group is not None:
+                group.done.wait(30)
+                self._finish(group)
+            elif self._open is not None:
+                group, self._open = self._open, None
+                self._send_to_commit(group, True)
+            elif self._pending:
+                self._flush(inline=True)
+            else:
+                break
+        self._active = None
+        self._scheduled = False

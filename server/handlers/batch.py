@@ -80,7 +80,7 @@ def parse_commands(body: Any) -> list[Command]:
 
 
 def apply(txn: WriteTxn, commands: list[Command], now: str) -> list[dict[str, Any]]:
-    """Run the batch inside one logical transaction (writer thread)."""
+    """Run the batch inside one logical transaction (inside Storage.write)."""
     results: list[dict[str, Any]] = []
     for c in commands:
         if c.type == "PUT":

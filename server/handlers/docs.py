@@ -37,7 +37,7 @@ def load(storage: Storage, db_name: str, doc_id: str) -> dict[str, Any] | None:
 def read_snapshot(storage: Storage) -> Iterator[None]:
     """One SQLite read transaction around several reads, so a multi-document
     load sees one committed state: without it a transaction committed by the
-    writer thread between two SELECTs shows half of its writes (a bank
+    commit thread between two SELECTs shows half of its writes (a bank
     transfer's credit without its debit). The read connection belongs to the
     event loop and nothing awaits inside, so the transaction cannot nest."""
     conn = getattr(getattr(storage, "_reads", None), "conn", None)

@@ -1,4 +1,4 @@
-"""Apply one received batch inside one storage transaction (the writer thread).
+"""Apply one received batch inside one storage transaction (inside Storage.write).
 
 The batch's items, their conflicts and resolutions, and the new cursor for the
 source are all written in the same transaction: a crash leaves either the

@@ -125,3 +125,73 @@ def test_replicated_put_keeps_its_change_vector_and_clears_conflicts(tmp_path: P
         finally:
             s.close()
     asyncio.run(main())
+
+
+def test_writes_arriving_during_a_commit_form_the_next_group(tmp_path: Path) -> None:
+    async def main() -> tuple[int, int]:
+        s = Storage(tmp_path / "db.sqlite", "A")
+        try:
+            first = asyncio.ensure_future(s.write(put("g/0", 0)))
+            await asyncio.sleep(0)  # the first group is on its way to COMMIT
+            rest = [asyncio.ensure_future(s.write(put(f"g/{i}", i))) for i in range(1, 50)]
+            await asyncio.gather(first, *rest)
+            return s.commits, len(s.changes_since(0))
+        finally:
+            s.close()
+    commits, items = asyncio.run(main())
+    assert items == 50
+    assert commits == 2  # one for g/0, one for the 49 that queued behind it
+
+
+def test_close_inside_the_loop_finishes_queued_writes(tmp_path: Path) -> None:
+    async def main() -> list:
+        s = Storage(tmp_path / "db.sqlite", "A")
+        futures = [asyncio.ensure_future(s.write(put(f"c/{i}", i))) for i in range(20)]
+        await asyncio.sleep(0)
+        s.close()  # synchronous: commits what is queued before returning
+        return await asyncio.gather(*futures)
+    items = asyncio.run(main())
+    assert len(items) == 20
+    s = Storage(tmp_path / "db.sqlite", "A")
+    try:
+        assert len(s.changes_since(0)) == 20
+    finally:
+        s.close()
+
+
+def test_a_storage_outlives_the_loop_that_wrote_it(tmp_path: Path) -> None:
+    """asyncio.run twice: the second loop takes over; with ack-before-fsync the
+    first loop's still-open transaction is committed, not lost or stuck."""
+    s = Storage(tmp_path / "db.sqlite", "A", ack_before_commit=True, commit_delay=30)
+    try:
+        asyncio.run(s.write(put("l/1", 1)))  # acknowledged before its COMMIT
+        asyncio.run(s.write(put("l/2", 2)))
+    finally:
+        s.close()
+    s = Storage(tmp_path / "db.sqlite", "A")
+    try:
+        assert [i.id for i in s.changes_since(0)] == ["l/1", "l/2"]
+    finally:
+        s.close()
+
+
+def test_two_loops_writing_at_once_is_refused(tmp_path: Path) -> None:
+    import threading
+    s = Storage(tmp_path / "db.sqlite", "A", ack_before_commit=True, commit_delay=30)
+    errors: list[BaseException] = []
+    try:
+        held = asyncio.new_event_loop()
+        held.run_until_complete(s.write(put("t/1", 1)))  # leaves its transaction open on `held`
+
+        def other() -> None:
+            try:
+                asyncio.run(s.write(put("t/2", 2)))
+            except RuntimeError as e:
+                errors.append(e)
+        t = threading.Thread(target=other)
+        t.start()
+        t.join()
+        held.close()
+    finally:
+        s.close()
+    assert errors and "two event loops" in str(errors[0])
