@@ -128,12 +128,19 @@ class NodeClient:
                 out[doc["@metadata"]["@id"]] = doc
         return out
 
-    def all_documents(self, page: int = 1024) -> dict[str, dict]:
-        """Every document on this node, paged; for final reads."""
+    def all_documents(self, page: int = 1024, *, prefix: str = "", metadata_only: bool = False) -> dict[str, dict]:
+        """Every document on this node (ids starting with `prefix`), paged.
+        `metadata_only` asks for just each document's @metadata: a read that
+        only needs to know which documents exist costs a fraction."""
         out: dict[str, dict] = {}
         start = 0
+        query: dict[str, Any] = {"pageSize": page}
+        if prefix:
+            query["startsWith"] = prefix
+        if metadata_only:
+            query["metadataOnly"] = "true"
         while True:
-            resp = self.request("GET", f"/databases/{self.db}/docs", params={"start": start, "pageSize": page},
+            resp = self.request("GET", f"/databases/{self.db}/docs", params={**query, "start": start},
                                 idempotent=True)
             results = resp.json().get("Results") or []
             for doc in results:

@@ -11,7 +11,7 @@ from aiohttp import web
 from .. import documents
 from ..http_errors import ApiError, bad_request, concurrency, conflict, json_response
 from ..storage import Item, Storage
-from .common import database_of, int_param, node_of, param, params, read_json
+from .common import bool_param, database_of, int_param, node_of, param, params, read_json
 
 MAX_PAGE = 10_000
 
@@ -66,6 +66,8 @@ def _load_many(request: web.Request, ids: list[Any]) -> web.Response:
 
 
 async def get_docs(request: web.Request) -> web.Response:
+    """By ids, or a page of all documents (``start``, ``pageSize``, RavenDB's
+    ``startsWith`` and ``metadataOnly``), in etag order."""
     ids = params(request, "id")
     if ids:
         return _load_many(request, ids)
@@ -73,8 +75,9 @@ async def get_docs(request: web.Request) -> web.Response:
     start = int_param(request, "start", 0)
     size = int_param(request, "pageSize", MAX_PAGE, 0, 2**31 - 1)
     size = min(size, MAX_PAGE)
-    docs = db.storage.documents_page(start, size)
-    return json_response({"Results": [d.to_document() for d in docs]})
+    page = db.storage.documents_page_json(start, size, param(request, "startsWith") or "",
+                                          bool_param(request, "metadataOnly"))
+    return web.Response(body=f'{{"Results":{page}}}'.encode(), content_type="application/json")
 
 
 async def post_docs(request: web.Request) -> web.Response:

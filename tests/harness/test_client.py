@@ -3,11 +3,6 @@ applied, not applied, or unknown, and that it ignores proxy settings."""
 
 from __future__ import annotations
 
-import socket
-import subprocess
-import sys
-import time
-
 import pytest
 import requests
 
@@ -16,33 +11,8 @@ from unkindness.harness.client import Definite, Indeterminate, NodeAddress, Node
 pytestmark = pytest.mark.timeout(60)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture
-def server(tmp_path):
-    url = f"http://127.0.0.1:{_free_port()}"
-    proc = subprocess.Popen([sys.executable, "-m", "unkindness.server.cli", "--url", url, "--data-dir",
-                             str(tmp_path / "data"), "--log-file", str(tmp_path / "node.log")])
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            requests.get(url + "/cluster/topology", timeout=1)
-            break
-        except requests.ConnectionError:
-            assert time.monotonic() < deadline and proc.poll() is None, "server did not start"
-            time.sleep(0.05)
-    requests.put(url + "/admin/databases?name=db", json={"DatabaseName": "db"}, timeout=10).raise_for_status()
-    yield url, proc
-    proc.kill()
-    proc.wait()
-
-
-def test_writes_reads_and_what_a_failure_means(server, monkeypatch) -> None:
-    url, proc = server
+def test_writes_reads_and_what_a_failure_means(one_node, monkeypatch) -> None:
+    url, proc = one_node
     # a proxy in the environment must not be used for the private test network
     monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")
     monkeypatch.setenv("http_proxy", "http://127.0.0.1:9")
@@ -78,3 +48,21 @@ def test_writes_reads_and_what_a_failure_means(server, monkeypatch) -> None:
     with pytest.raises(Definite) as e:  # nobody listening: certainly not applied
         c.batch([put_command("things/4", {"v": 4}, "Things", "")])
     assert "refused" in str(e.value)
+
+
+def test_listing_by_prefix_with_metadata_only(one_node) -> None:
+    url, _ = one_node
+    c = NodeClient(NodeAddress("n1", url, "A"), "db", timeout=2.0)
+    c.batch([put_command(f"Elements/{i}", {"value": i}, "Elements", "") for i in range(5)]
+            + [put_command("other/1", {"value": 9}, "Others", "")])
+    requests.put(f"{url}/databases/db/docs?id=elements/7", json={"value": 7, "@metadata": {
+        "@collection": "Elements", "owner": "qa"}}, timeout=5).raise_for_status()
+    # paged (3 per page) so the paging loop and the prefix filter meet
+    listed = c.all_documents(3, prefix="elements/", metadata_only=True)
+    assert sorted(listed) == [f"Elements/{i}" for i in range(5)] + ["elements/7"]
+    assert all(set(d) == {"@metadata"} for d in listed.values())  # no body
+    meta = listed["elements/7"]["@metadata"]
+    assert meta["owner"] == "qa" and meta["@collection"] == "Elements" and meta["@change-vector"]
+    full = c.all_documents(prefix="ELEMENTS/")
+    assert full["Elements/3"]["value"] == 3 and "other/1" not in full
+    assert set(c.all_documents()) == set(listed) | {"other/1"}

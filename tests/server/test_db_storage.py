@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 
 import pytest
@@ -195,3 +196,37 @@ def test_two_loops_writing_at_once_is_refused(tmp_path: Path) -> None:
     finally:
         s.close()
     assert errors and "two event loops" in str(errors[0])
+
+
+def test_document_pages_built_by_sqlite_match_to_document(tmp_path: Path) -> None:
+    """The listing's JSON is built in SQL; it must be exactly what
+    Item.to_document gives, whatever the body holds."""
+    bodies = {
+        "users/1": {"name": "Ünïcødé \"quoted\" \\ \n", "n": 1.5, "big": 2**53 + 1, "neg": -0.25,
+                    "nested": {"list": [1, None, True, {"x": "y"}]}},
+        "Users/2": {"v": 1, "@metadata": {"owner": "qa", "@expires": "2030-01-01"}},
+        "other/3": {},
+        "users/4": {"e": 1e-7, "empty": "", "@metadata": {}},
+    }
+
+    def fill(txn: WriteTxn) -> None:
+        for i, (doc_id, body) in enumerate(bodies.items()):
+            etag = txn.next_etag()
+            txn.put_document(doc_id, body, txn.local_change_vector(etag), None if i == 2 else "Users", "t",
+                             flags="HasRevisions" if i == 1 else "", etag=etag)
+
+    async def main() -> None:
+        s = Storage(tmp_path / "db.sqlite", "A")
+        try:
+            await s.write(fill)
+            expected = [i.to_document() for i in sorted(s.all_items("document"), key=lambda i: i.etag)]
+            assert json.loads(s.documents_page_json(0, 100)) == expected
+            assert json.loads(s.documents_page_json(1, 2)) == expected[1:3]
+            assert json.loads(s.documents_page_json(0, 100, prefix="USERS/")) == [
+                d for d in expected if d["@metadata"]["@id"].lower().startswith("users/")]
+            assert json.loads(s.documents_page_json(0, 100, metadata_only=True)) == [
+                {"@metadata": d["@metadata"]} for d in expected]
+            assert json.loads(s.documents_page_json(50, 10)) == []
+        finally:
+            s.close()
+    asyncio.run(main())
