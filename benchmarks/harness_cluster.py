@@ -1,10 +1,11 @@
 """Harness against a real 5-node netns cluster (issue 6): setup and teardown time, ops/s.
 
-    sudo .venv/bin/python -m benchmarks.harness_cluster [--nodes 5] [--seconds 10] [--repeats 3]
+    sudo .venv/bin/python -m benchmarks.harness_cluster [--nodes 5] [--seconds 10] [--repeats 3] \
+        [--concurrency 2n,6n] [--workloads set,bank,register] [--runs 2]
 
 Setup = namespaces + bridge + 5 servers + database created and healthy;
 teardown = servers stopped + namespaces removed. Throughput = ok+fail+info
-ops recorded per second by `harness test --workload set --nemesis none`
+ops recorded per second by `harness test --workload W --nemesis none`
 (the same runner users run), read from its results.
 """
 
@@ -58,7 +59,8 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--concurrency", default="2n", help="as harness test --concurrency; repeatable list: 2n,4n")
-    ap.add_argument("--workloads", default="set,bank")
+    ap.add_argument("--workloads", default="set,bank,register")
+    ap.add_argument("--runs", type=int, default=1, help="runs per workload and concurrency; the median is reported")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as d:
         work = Path(d)
@@ -70,9 +72,10 @@ def main() -> None:
               f"max {max(teardowns):.2f} s")
         for concurrency in args.concurrency.split(","):
             for workload in args.workloads.split(","):
-                rate = throughput(args.nodes, args.seconds, work, workload, concurrency)
-                print(f"{workload}: {rate:,.0f} ops/s recorded ({args.seconds:g} s, concurrency {concurrency}, "
-                      f"no nemesis)")
+                rates = [throughput(args.nodes, args.seconds, work, workload, concurrency) for _ in range(args.runs)]
+                each = ", ".join(f"{r:,.0f}" for r in rates)
+                print(f"{workload}: {statistics.median(rates):,.0f} ops/s recorded, median of {args.runs} ({each}; "
+                      f"{args.seconds:g} s each, concurrency {concurrency}, no nemesis)", flush=True)
 
 
 if __name__ == "__main__":
