@@ -47,8 +47,7 @@ import secrets
 import sqlite3
 import string
 import threading
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
