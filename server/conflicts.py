@@ -26,6 +26,13 @@ from . import change_vector as cvlib
 from .change_vector import Order
 
 
+# RavenDB's DocumentFlags.Resolved: this version is a conflict resolution. Its change
+# vector is the merge of the versions it resolved, with no entry of its own, so a
+# destination whose database vector covers it may still hold a different resolution
+# of the same versions (made in another grouping); replication always sends it.
+RESOLVED_FLAG = "Resolved"
+
+
 @dataclass(frozen=True)
 class Version:
     """One version of a document: live (body is a dict) or deleted (body None)."""

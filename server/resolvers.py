@@ -22,7 +22,7 @@ from typing import Any, Callable, Mapping
 
 from . import change_vector as cvlib
 from .clock import parse_iso_ms
-from .conflicts import Version, content_key
+from .conflicts import RESOLVED_FLAG, Version, content_key
 from .scripts import ScriptError, check_script, run_resolution_script
 
 SETTING_KEY = "conflict-solver"
@@ -125,7 +125,7 @@ def _order(versions: list[Version]) -> list[Version]:
 def _resolved(versions: list[Version], chosen_body: dict[str, Any] | None, last_modified: str,
               collection: str | None) -> Version:
     merged = cvlib.merge_all(v.change_vector for v in versions)
-    return Version(versions[0].id, str(merged), collection, last_modified, chosen_body)
+    return Version(versions[0].id, str(merged), collection, last_modified, chosen_body, RESOLVED_FLAG)
 
 
 def resolve(versions: list[Version], config: SolverConfig = DEFAULT,

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
 from .. import change_vector as cvlib
+from ..conflicts import RESOLVED_FLAG
 
 KINDS = ("document", "tombstone", "conflict", "revision")
 MAX_BATCH_ITEMS = 1024
@@ -157,8 +158,11 @@ def change_vector_field(msg: dict[str, Any]) -> cvlib.ChangeVector:
 def already_has(dest_cv: cvlib.ChangeVector, item: WireItem) -> bool:
     """Has a destination whose database vector is `dest_cv` seen this version?
     Revisions always go: a member that has the document version may still
-    lack the revision (written only where the version was stored locally)."""
-    return bool(dest_cv) and item.kind != "revision" and cvlib.covers(dest_cv, item.change_vector)
+    lack the revision (written only where the version was stored locally).
+    Resolutions always go too: the destination may have resolved the same
+    versions into other content under the same vector (see RESOLVED_FLAG)."""
+    return (bool(dest_cv) and item.kind != "revision" and RESOLVED_FLAG not in item.flags
+            and cvlib.covers(dest_cv, item.change_vector))
 
 
 def error(message: str) -> dict[str, Any]:
