@@ -19,6 +19,8 @@ import click
 
 from unkindness import workloads
 from unkindness.harness import checking, history_files
+from unkindness.harness import options as options_mod
+from unkindness.harness.client import CLIENT_MODES, FAILOVER_WRITES
 
 EXIT_VALID, EXIT_INVALID, EXIT_UNKNOWN, EXIT_BAD_INPUT, EXIT_HARNESS_ERROR = 0, 1, 2, 254, 255
 
@@ -108,6 +110,18 @@ def _resolve_target(path: Path) -> tuple[Path, dict | None]:
     return path, None
 
 
+def _stored_checks(test: dict) -> list[tuple[str, dict]] | None:
+    """A results folder's checks: its workload's (from its options), else what test.json recorded."""
+    checks = workloads.checks_for(test)
+    if checks is not None:
+        return [(c.checker, c.options) for c in checks]
+    recorded = test.get("checks")
+    if isinstance(recorded, list) and all(isinstance(c, dict) and isinstance(c.get("checker"), str)
+                                          for c in recorded):
+        return [(c["checker"], dict(c.get("options") or {})) for c in recorded]
+    return None
+
+
 def _counts(events: list[dict]) -> str:
     from collections import Counter
 
@@ -181,21 +195,23 @@ def check(path: Path, model: str | None, checkers: tuple[str, ...], init_json: s
 
     try:
         names = [checking.canonical(c) for c in checkers]
-        planned = workloads.checkers_for(str(test.get("workload"))) if test else None
-        if not names and planned is not None:
-            names, workload_model = planned
-            opts.model = opts.model or test.get("model") or workload_model
-            opts.extra = dict(test.get("checker_options") or {})
-        if not names:
-            names = checking.infer_checkers(events, opts)
-        if model and "linearizable" not in names:
-            names.insert(0, "linearizable")
-    except checking.CheckSetupError as e:
+        stored = _stored_checks(test) if test else None
+        if names:  # the user's choice; a stored run still lends each checker its reading
+            by_name = {checking.canonical(n): o for n, o in stored or []}
+            checks = [(n, by_name.get(n, {})) for n in names]
+        elif stored:
+            checks = stored
+        else:
+            checks = [(n, {}) for n in checking.infer_checkers(events, opts)]
+        if model and all(n != "linearizable" for n, _ in checks):
+            checks.insert(0, ("linearizable", {}))
+    except (checking.CheckSetupError, ValueError) as e:
         raise BadInput(str(e)) from None
+    names = [n for n, _ in checks]
 
     progress = _ProgressLine(enabled=not quiet)
     try:
-        result = checking.run_checkers(events, names, opts, progress)
+        result = checking.run_checks(events, checks, progress, overrides=opts.as_options())
     except (checking.CheckSetupError, ValueError) as e:
         # Checkers raise ValueError (HistoryError included) for malformed op values.
         progress.done()
@@ -259,21 +275,26 @@ def _concurrency(ctx: click.Context, param: click.Parameter, value: str) -> str:
 @click.option("--recovery-time", default=5.0, show_default=True, type=click.FloatRange(min=0),
               help="Seconds to wait after healing before the final reads.")
 @click.option("--replication-factor", type=click.IntRange(min=1), help="Database replication factor (default: all nodes).")
-@click.option("--txn-mode", default="single-node", show_default=True, type=click.Choice(["single-node", "cluster-wide"]),
-              help="bank: how transfers commit.")
-@click.option("--client-mode", default="pinned", show_default=True, type=click.Choice(["pinned", "failover"]),
-              help="pinned: worker i talks only to node i mod N; failover: prefers it, moves on when refused.")
+@click.option("--client-mode", default="pinned", show_default=True, type=click.Choice(list(CLIENT_MODES)),
+              help="pinned: worker i talks only to node i mod N (Jepsen's way); preferred: every request to the "
+              "first database member that answers, failing over along the topology (the official client's "
+              "documented intent); round-robin: each request to the next member (what the official Python "
+              "client does, writes included).")
+@click.option("--failover-writes", default="allow", show_default=True, type=click.Choice(list(FAILOVER_WRITES)),
+              help="preferred/round-robin: allow lets writes fail over like reads; refuse sends writes only to "
+              "the primary (the first member) and fails them while it is unreachable, as in seed 000's "
+              "read-only failover.")
 @click.option("--request-timeout", default=5.0, show_default=True, type=click.FloatRange(min=0.1),
               help="Hard timeout of every client request, seconds.")
 @click.option("--subnet", help="Private subnet for the test network, e.g. 10.250.7.0/24 (default: a free /24 in 10.250/16).")
 @click.option("--results-dir", default="results", show_default=True, type=click.Path(file_okay=False, path_type=Path))
 @click.option("--leave-db-running", is_flag=True, help="Keep the cluster up after the run, to poke at it.")
+@options_mod.click_options((w.name, w.Options) for w in workloads.all_workloads())
 def test_cmd(workload: str, nemesis: list[str], nodes: int, runtime: str, time_limit: float, concurrency: str,
              rate: float | None, seed: int | None, test_count: int, defects: tuple[str, ...],
              nemesis_interval: float, partition_kinds: list[str], recovery_time: float,
-             replication_factor: int | None, txn_mode: str, client_mode: str, request_timeout: float,
-             subnet: str | None,
-             results_dir: Path, leave_db_running: bool) -> None:
+             replication_factor: int | None, client_mode: str, failover_writes: str, request_timeout: float,
+             subnet: str | None, results_dir: Path, leave_db_running: bool, **workload_flags: Any) -> None:
     """Run a test: start a cluster, drive a workload under faults, check the history.
 
     \b
@@ -303,14 +324,15 @@ def test_cmd(workload: str, nemesis: list[str], nodes: int, runtime: str, time_l
     if replication_factor and replication_factor > nodes:
         raise BadInput(f"--replication-factor {replication_factor} is more than --nodes {nodes}")
     workers = int(concurrency[:-1]) * nodes if concurrency.endswith("n") else int(concurrency)
+    opts = _workload_options(workload, workload_flags, nodes, workers, client_mode, failover_writes)
     code = EXIT_VALID
     for i in range(test_count):
         cfg = TestConfig(workload=workload, nemesis=nemesis, nodes=nodes, runtime=runtime, time_limit=time_limit,
                          concurrency=workers, rate=rate, seed=seed if seed is not None else random.randrange(2**31),
                          defects=list(defects), nemesis_interval=nemesis_interval, partition_kinds=partition_kinds,
                          recovery_time=recovery_time, request_timeout=request_timeout,
-                         replication_factor=replication_factor, txn_mode=txn_mode, client_mode=client_mode,
-                         subnet=subnet,
+                         replication_factor=replication_factor, client_mode=client_mode,
+                         failover_writes=failover_writes, workload_options=opts, subnet=subnet,
                          results_dir=results_dir, leave_db_running=leave_db_running,
                          command=" ".join(["harness", *sys.argv[1:]]))
         try:
@@ -325,6 +347,31 @@ def test_cmd(workload: str, nemesis: list[str], nodes: int, runtime: str, time_l
         if code != EXIT_VALID:
             break
     sys.exit(code)
+
+
+def _workload_options(name: str, flags: dict[str, Any], nodes: int, workers: int, client_mode: str,
+                      failover_writes: str) -> Any:
+    """The chosen workload's options from the flags typed; a flag that belongs only to
+    other workloads, or a combination the workload cannot judge, is bad input."""
+    from unkindness.harness.client import NodeAddress
+    from unkindness.harness.db import tag_for
+    from unkindness.workloads.base import RunContext
+
+    cls = workloads.get(name)
+    own = options_mod.flags_of([cls.Options])
+    foreign = sorted(k for k, v in flags.items() if v is not None and k not in own)
+    if foreign:
+        flag = "--" + foreign[0].replace("_", "-")
+        takes = ", ".join("--" + d.replace("_", "-") for d in sorted(own)) or "no options of its own"
+        raise BadInput(f"{flag} is not an option of workload {name} (it takes {takes})")
+    try:
+        opts = options_mod.build(cls.Options, flags, name)
+        run = RunContext([NodeAddress(f"n{i + 1}", "", tag_for(i)) for i in range(nodes)], workers, client_mode,
+                         failover_writes)
+        cls(opts, run).validate()
+    except ValueError as e:
+        raise BadInput(str(e)) from None
+    return opts
 
 
 def _print_summary(outcome: Any) -> None:

@@ -1,15 +1,32 @@
-"""The harness's own HTTP client for the server's API (requests, one session per worker).
+"""The harness's own HTTP client for the server's API.
 
 What matters for a consistency test is telling *certainly not applied* from
 *unknown*: a refused connection or a 4xx answer means the request was not
 applied (Definite); a timeout, a reset mid-request or a 5xx may have been
 applied (Indeterminate). Every request has a hard timeout, and the node that
-answered is returned so the history can record it.
+answered is kept in `answered_by` so the history can record it.
+
+Two clients share one API (`request`, `load`, `all_documents`, `batch`):
+- `NodeClient` talks to one node (Jepsen's way; `--client-mode pinned`);
+- `ClusterClient` behaves like RavenDB's request executor
+  (`../shared/reference/ravendb-client-api.md` 1.2-1.4): it reads the
+  database topology, sends `Topology-Etag`, refetches the topology when an
+  answer says `Refresh-Topology`, and fails over to the next node on a
+  connection error or on 408/502/503/504. `preferred` sends everything to
+  the first member it can reach (the official client's documented intent);
+  `round-robin` moves to the next member on every request (what the official
+  Python client does, writes included). With `failover_writes="refuse"`,
+  writes go only to the primary (the first member when the client started)
+  and fail while it is unreachable: the read-only failover of seed 000.
+  Retrying elsewhere after an attempt that may have been applied never turns
+  a later "not applied" into a definite failure: that outcome is unknown.
 """
 
 from __future__ import annotations
 
 import json
+import threading
+import time
 from dataclasses import dataclass
 from typing import Any, Sequence
 from urllib.parse import quote
@@ -17,15 +34,22 @@ from urllib.parse import quote
 import requests
 
 DEFAULT_TIMEOUT = 5.0
+FAILOVER_STATUSES = (408, 502, 503, 504)  # the official client's "server down" path
+FAILED_NODE_BACKOFF_S = 1.0  # a node that failed is tried last for this long
+REFUSED_BACKOFF_S = 0.1  # a pinned client's pause after a refused connection
+CLIENT_MODES = ("pinned", "preferred", "round-robin")
+FAILOVER_WRITES = ("allow", "refuse")
 
 
 class ClientError(Exception):
     """Base: an op that did not succeed. `node` is who we talked to."""
 
-    def __init__(self, message: str, node: str | None = None, type_: str | None = None) -> None:
+    def __init__(self, message: str, node: str | None = None, type_: str | None = None,
+                 failover: bool = False) -> None:
         super().__init__(message)
         self.node = node
         self.type = type_
+        self.failover = failover  # the official client would try the next node
 
 
 class Definite(ClientError):
@@ -54,7 +78,7 @@ def _error_type(resp: requests.Response) -> tuple[str, str]:
 
 
 class NodeClient:
-    """Talks to one node; failover, where wanted, is the caller's choice of node."""
+    """Talks to one node; `ClusterClient` chooses the node per request instead."""
 
     def __init__(self, node: NodeAddress, database: str, timeout: float = DEFAULT_TIMEOUT) -> None:
         self.node = node
@@ -66,6 +90,9 @@ class NodeClient:
         # proxy variables and ~/.netrc (a fifth of the harness's CPU per op).
         self.http.trust_env = False
         self.answered_by: str | None = None  # the node of the last request, for the history
+        # True when the last request was retried elsewhere after an attempt that
+        # may have been applied: an answer of "not applied" is then unknown.
+        self.retried_after_unknown = False
 
     def close(self) -> None:
         self.http.close()
@@ -84,10 +111,29 @@ class NodeClient:
                 ok: Sequence[int] = (200, 201, 204), idempotent: bool = False) -> requests.Response:
         """One request; raises Definite or Indeterminate. Reads are `idempotent`:
         for them a timeout is a definite failure of the read, not an unknown write."""
-        self.answered_by = self.node.name
-        url = self.node.url + path
+        self.retried_after_unknown = False
+        return self.request_to(self.node, method, path, body=body, params=params, ok=ok, idempotent=idempotent)
+
+    def extra_headers(self) -> dict[str, str]:
+        return {}
+
+    def refused(self, node: NodeAddress) -> None:
+        """A worker pinned to a node that is down would spin on instant refusals,
+        filling the history with failures that test nothing: it waits a little."""
+        time.sleep(REFUSED_BACKOFF_S)
+
+    def saw_response(self, node: NodeAddress, resp: requests.Response) -> None:
+        """Hook for every answer (ClusterClient follows Refresh-Topology)."""
+
+    def request_to(self, node: NodeAddress, method: str, path: str, *, body: Any = None,
+                   params: dict | None = None, ok: Sequence[int] = (200, 201, 204),
+                   idempotent: bool = False) -> requests.Response:
+        """One request to one given node; raises Definite or Indeterminate."""
+        self.answered_by = node.name
+        url = node.url + path
         data = None if body is None else json.dumps(body)
         headers = {"Content-Type": "application/json"} if data is not None else {}
+        headers.update(self.extra_headers())
         try:
             resp = self._send(method, url, data, params, headers)
         except requests.ConnectionError as e:
@@ -96,21 +142,26 @@ class NodeClient:
             cls = Definite if refused or idempotent else Indeterminate
             why = "connection refused" if "refused" in text else "no route to host" if "no route" in text \
                 else f"connection failed: {_short(e)}"
-            raise cls(f"{self.node.name}: {why}", self.node.name,
-                      "connection-refused" if refused else "connection-error") from None
+            if refused:
+                self.refused(node)
+            raise cls(f"{node.name}: {why}", node.name,
+                      "connection-refused" if refused else "connection-error", failover=True) from None
         except requests.Timeout:
             cls = Definite if idempotent else Indeterminate
-            raise cls(f"{self.node.name} did not answer within {self.timeout:g} s", self.node.name,
-                      "timeout") from None
+            raise cls(f"{node.name} did not answer within {self.timeout:g} s", node.name,
+                      "timeout", failover=True) from None
+        self.saw_response(node, resp)
         if "Database-Missing" in resp.headers:  # a 404 here is not "no such document"
-            raise Definite(f"{self.node.name}: database {resp.headers['Database-Missing']!r} does not exist there",
-                           self.node.name, "database-missing")
+            raise Definite(f"{node.name}: database {resp.headers['Database-Missing']!r} does not exist there",
+                           node.name, "database-missing")
         if resp.status_code in ok:
             return resp
         typ, msg = _error_type(resp)
-        if 400 <= resp.status_code < 500 or idempotent:
-            raise Definite(f"{resp.status_code} {typ}: {msg}".strip(), self.node.name, typ or str(resp.status_code))
-        raise Indeterminate(f"{resp.status_code} {typ}: {msg}".strip(), self.node.name, typ or str(resp.status_code))
+        failover = resp.status_code in FAILOVER_STATUSES
+        text = f"{node.name}: {resp.status_code} {typ}: {msg}".strip()
+        if 400 <= resp.status_code < 500 and resp.status_code != 408 or idempotent:
+            raise Definite(text, node.name, typ or str(resp.status_code), failover=failover)
+        raise Indeterminate(text, node.name, typ or str(resp.status_code), failover=failover)
 
     # --- documents -------------------------------------------------------
 
@@ -157,34 +208,173 @@ class NodeClient:
         return self.request("POST", f"/databases/{self.db}/bulk_docs", body=body).json()
 
 
-class FailoverClient(NodeClient):
-    """Prefers one node and fails over along the others, RavenDB client style.
+class Topology:
+    """The database group as the client knows it, shared by the clients of one run
+    (one DocumentStore, many threads): member order, etag, recent failures."""
 
-    Only a request that certainly did not reach a server (connection refused,
-    no route) moves on to the next node; anything that may have been applied
-    is reported as it is, never retried elsewhere. `answered_by` names the
-    node that finally answered.
-    """
+    def __init__(self, nodes: Sequence[NodeAddress]) -> None:
+        self.known = list(nodes)  # every address the run started with
+        self.by_url = {n.url.rstrip("/"): n for n in nodes}
+        self.members: list[NodeAddress] = list(nodes)
+        self.etag = 0
+        self.primary: NodeAddress | None = None  # first member of the first topology fetched
+        self.failed_at: dict[str, float] = {}
+        self.next_index = 0
+        self.lock = threading.Lock()
 
-    def __init__(self, nodes: Sequence[NodeAddress], preferred: int, database: str,
-                 timeout: float = DEFAULT_TIMEOUT) -> None:
-        self.order = [nodes[(preferred + i) % len(nodes)] for i in range(len(nodes))]
-        super().__init__(self.order[0], database, timeout)
+    def adopt(self, data: Any, force: bool = False) -> bool:
+        """Takes a `GET /topology` answer if it is newer; True if adopted."""
+        if not isinstance(data, dict) or not isinstance(data.get("Nodes"), list):
+            return False
+        try:
+            etag = int(data.get("Etag") or 0)
+        except (TypeError, ValueError):
+            return False
+        members = []
+        for n in data["Nodes"]:
+            if isinstance(n, dict) and isinstance(n.get("Url"), str):
+                url = n["Url"].rstrip("/")
+                members.append(self.by_url.get(url) or NodeAddress(str(n.get("ClusterTag") or url), url,
+                                                                   n.get("ClusterTag")))
+        with self.lock:
+            if not members or (etag <= self.etag and not force and self.primary is not None):
+                return False
+            self.members, self.etag = members, etag
+            if self.primary is None:
+                self.primary = members[0]
+            return True
 
-    def request(self, method: str, path: str, **kw: Any) -> requests.Response:
-        last: ClientError | None = None
-        for node in self.order:
-            self.node = node
+    def mark_failed(self, node: NodeAddress) -> None:
+        with self.lock:
+            self.failed_at[node.name] = time.monotonic()
+
+    def mark_ok(self, node: NodeAddress) -> None:
+        if node.name in self.failed_at:
+            with self.lock:
+                self.failed_at.pop(node.name, None)
+
+    def order(self, mode: str) -> list[NodeAddress]:
+        """The nodes to try, in order: recently failed ones last."""
+        with self.lock:
+            members = list(self.members)
+            if mode == "round-robin":
+                i = self.next_index % len(members)
+                self.next_index += 1
+                members = members[i:] + members[:i]
+            now = time.monotonic()
+            recent = {n for n, t in self.failed_at.items() if now - t < FAILED_NODE_BACKOFF_S}
+        return [n for n in members if n.name not in recent] + [n for n in members if n.name in recent]
+
+
+class ClusterClient(NodeClient):
+    """Chooses the node per request as RavenDB's request executor does (see the module docstring)."""
+
+    def __init__(self, topology: Topology, database: str, timeout: float = DEFAULT_TIMEOUT, *,
+                 mode: str = "preferred", failover_writes: str = "allow") -> None:
+        if mode not in ("preferred", "round-robin"):
+            raise ValueError(f"a ClusterClient's mode is preferred or round-robin, not {mode!r}")
+        if failover_writes not in FAILOVER_WRITES:
+            raise ValueError(f"failover_writes is allow or refuse, not {failover_writes!r}")
+        super().__init__(topology.known[0], database, timeout)
+        self.topology = topology
+        self.mode = mode
+        self.failover_writes = failover_writes
+        self._pinned: NodeAddress | None = None
+
+    # --- topology ---------------------------------------------------------
+
+    def fetch_topology(self, first: bool = False) -> None:
+        """`GET /topology?name=<db>` from the first node that answers (the initial URLs in
+        order). If none does, the initial URLs stand in, as the official client does."""
+        flag = "first-topology-update" if first else "refresh-topology-header"
+        candidates = self.topology.known if first else self.topology.order("preferred")
+        for node in candidates:
             try:
-                return super().request(method, path, **kw)
-            except Definite as e:
-                if e.type != "connection-refused":
-                    raise
+                resp = self._send("GET", f"{node.url}/topology?name={quote(self.db, safe='')}&{flag}", None,
+                                  None, {})
+                if resp.status_code == 200:
+                    self.topology.adopt(resp.json())
+                    break
+            except (requests.RequestException, ValueError):
+                continue
+        with self.topology.lock:
+            if self.topology.primary is None:
+                self.topology.primary = self.topology.members[0]
+
+    def extra_headers(self) -> dict[str, str]:
+        return {"Topology-Etag": f'"{self.topology.etag}"'}
+
+    def saw_response(self, node: NodeAddress, resp: requests.Response) -> None:
+        if resp.headers.get("Refresh-Topology"):
+            try:
+                r = self._send("GET", f"{node.url}/topology?name={quote(self.db, safe='')}&refresh-topology-header",
+                               None, None, {})
+                if r.status_code == 200:
+                    self.topology.adopt(r.json())
+            except (requests.RequestException, ValueError):
+                pass  # the next answer will say it again
+
+    def refused(self, node: NodeAddress) -> None:
+        """The next node is tried at once (the backoff is FAILED_NODE_BACKOFF_S's ordering)."""
+
+    # --- node choice and failover ------------------------------------------
+
+    def pinned_to(self, node: NodeAddress | None) -> None:
+        """Sends every request to `node` until called with None (an op that must stay on one node)."""
+        self._pinned = node
+
+    def candidates(self, write: bool) -> list[NodeAddress]:
+        if self.topology.primary is None:
+            self.fetch_topology(first=True)
+        if self._pinned is not None:
+            return [self._pinned]
+        if write and self.failover_writes == "refuse":
+            return [self.topology.primary or self.topology.known[0]]
+        return self.topology.order(self.mode)
+
+    def request(self, method: str, path: str, *, body: Any = None, params: dict | None = None,
+                ok: Sequence[int] = (200, 201, 204), idempotent: bool = False) -> requests.Response:
+        write = method != "GET"
+        self.retried_after_unknown = False
+        maybe_applied: ClientError | None = None
+        last: ClientError | None = None
+        for node in self.candidates(write):
+            if maybe_applied is not None:
+                self.retried_after_unknown = True
+            try:
+                resp = self.request_to(node, method, path, body=body, params=params, ok=ok, idempotent=idempotent)
+            except ClientError as e:
                 last = e
-            finally:
-                self.node = self.order[0]
+                if isinstance(e, Indeterminate):
+                    maybe_applied = e
+                if not e.failover:
+                    break
+                self.topology.mark_failed(node)
+                continue
+            self.topology.mark_ok(node)
+            return resp
         assert last is not None
-        raise Definite(f"every node refused the connection (last: {last})", last.node, "connection-refused")
+        if last.type == "connection-refused":
+            time.sleep(REFUSED_BACKOFF_S)  # nobody to fail over to: do not spin
+        if maybe_applied is not None and isinstance(last, Definite):
+            raise Indeterminate(f"{last} (after {maybe_applied.node}, which may have applied it: {maybe_applied})",
+                                last.node, last.type) from None
+        if last.failover and write and self.failover_writes == "refuse":
+            # the same certainty as the attempt itself: a write cut off mid-way may have been applied
+            raise type(last)(f"{last} (writes go only to the primary {last.node}: read-only while it is "
+                             "unreachable)", last.node, "primary-unreachable") from None
+        raise last
+
+
+def make_client(mode: str, nodes: Sequence[NodeAddress], worker: int, database: str, timeout: float,
+                topology: Topology | None = None, failover_writes: str = "allow") -> NodeClient:
+    """Worker `worker`'s client: pinned to node `worker mod N` (Jepsen's way), or a
+    ClusterClient over the shared topology."""
+    if mode == "pinned":
+        return NodeClient(nodes[worker % len(nodes)], database, timeout)
+    if mode not in CLIENT_MODES:
+        raise ValueError(f"unknown client mode {mode!r}; choose from {', '.join(CLIENT_MODES)}")
+    return ClusterClient(topology or Topology(nodes), database, timeout, mode=mode, failover_writes=failover_writes)
 
 
 def put_command(doc_id: str, doc: dict, collection: str, change_vector: str | None = None) -> dict:

@@ -53,7 +53,7 @@ class DbError(RuntimeError_):
 class Cluster:
     def __init__(self, nodes: Sequence, run_dir: Path, database: str = "jepsen",
                  replication_factor: int | None = None, defects: Sequence[str] = (),
-                 port: int = PORT) -> None:
+                 port: int = PORT, database_record: dict | None = None) -> None:
         self.nodes = list(nodes)
         self.run_dir = Path(run_dir)
         self.database = database
@@ -62,6 +62,7 @@ class Cluster:
             raise DbError(f"--replication-factor must be between 1 and {len(self.nodes)}, got {self.rf}")
         self.defects = list(defects)
         self.port = port
+        self.database_record = dict(database_record or {})  # what the workload asks for (solver, revisions)
         self.addresses = [NodeAddress(n.name, f"http://{n.ip}:{port}", tag_for(i)) for i, n in enumerate(self.nodes)]
         self.by_name = {a.name: a for a in self.addresses}
 
@@ -146,7 +147,8 @@ class Cluster:
         first = self.addresses[0]
         try:
             r = requests.put(f"{first.url}/admin/databases", params={"name": self.database,
-                             "replicationFactor": self.rf}, json={"DatabaseName": self.database}, timeout=timeout)
+                             "replicationFactor": self.rf},
+                             json={**self.database_record, "DatabaseName": self.database}, timeout=timeout)
         except requests.RequestException as e:
             raise DbError(f"creating database {self.database!r} on {first.name} failed: {e}") from None
         if r.status_code not in (200, 201):

@@ -88,7 +88,7 @@ def run_phase(recorder: Recorder, clients: list[Client], source: OpSource, worke
                 try:
                     done = client.invoke(op)
                 except Exception as e:  # noqa: BLE001 - unknown outcome, by definition
-                    done = Completion("info", op.value, None, f"{type(e).__name__}: {e}")
+                    done = Completion("info", op.value, getattr(e, "node", None), f"{type(e).__name__}: {e}")
                 ev = recorder.record(process, done.type, op.f, done.value, done.node, done.error)
                 if done.type == "info":
                     workers.process[w] = process + workers.concurrency

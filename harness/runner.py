@@ -23,7 +23,8 @@ from typing import Any, Callable
 
 from unkindness import __version__
 from unkindness.harness import checking
-from unkindness.harness.client import FailoverClient, NodeClient
+from unkindness.harness import options as options_mod
+from unkindness.harness.client import NodeClient, Topology, make_client
 from unkindness.harness.db import Cluster
 from unkindness.harness.generator import Completion, Workers, run_phase
 from unkindness.harness.history_files import load
@@ -35,6 +36,7 @@ from unkindness.nemeses.kill import KillNemesis
 from unkindness.nemeses.partition import PartitionNemesis
 from unkindness.nemeses.schedule import NemesisSchedule
 from unkindness import workloads
+from unkindness.workloads.base import RunContext
 
 NEMESES = ("none", "partition", "kill")
 
@@ -47,6 +49,7 @@ class Interrupted(Exception):
 class TestConfig:
     workload: str
     nemesis: list[str]
+    workload_options: Any = None  # the workload's Options (its defaults when None)
     nodes: int = 5
     runtime: str = "netns"
     time_limit: float = 30.0
@@ -59,8 +62,8 @@ class TestConfig:
     recovery_time: float = 5.0
     request_timeout: float = 5.0
     replication_factor: int | None = None
-    txn_mode: str = "single-node"
     client_mode: str = "pinned"
+    failover_writes: str = "allow"
     leave_db_running: bool = False
     subnet: str | None = None
     results_dir: Path = Path("results")
@@ -104,18 +107,25 @@ def reproduce_command(cfg: TestConfig) -> str:
         args += ["--partition-kinds", ",".join(cfg.partition_kinds)]
     for d in cfg.defects:
         args += ["--defect", d]
-    if cfg.workload == "bank":
-        args += ["--txn-mode", cfg.txn_mode]
+    args += options_mod.to_argv(workload_options(cfg))
     if cfg.client_mode != "pinned":
-        args += ["--client-mode", cfg.client_mode]
+        args += ["--client-mode", cfg.client_mode, "--failover-writes", cfg.failover_writes]
     if cfg.replication_factor:
         args += ["--replication-factor", str(cfg.replication_factor)]
     return shlex.join(args)
 
 
+def workload_options(cfg: TestConfig) -> Any:
+    """The run's workload options: as given, or the workload's defaults."""
+    if cfg.workload_options is None:
+        cfg.workload_options = workloads.get(cfg.workload).Options()
+    return cfg.workload_options
+
+
 def write_test_json(run_dir: Path, cfg: TestConfig, cluster: Cluster | None, extra: dict) -> None:
-    data = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(cfg).items()}
+    data = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(cfg).items() if k != "workload_options"}
     data.update({
+        "workload_options": options_mod.to_json(workload_options(cfg)),
         "nemesis": "+".join(cfg.nemesis),
         "nemeses": cfg.nemesis,
         "reproduce": reproduce_command(cfg),
@@ -127,6 +137,7 @@ def write_test_json(run_dir: Path, cfg: TestConfig, cluster: Cluster | None, ext
     })
     if cluster is not None:
         data["node_addresses"] = [asdict(a) for a in cluster.addresses]
+    data["checks"] = [c.to_json() for c in workloads.get(cfg.workload).checks(workload_options(cfg), data)]
     (run_dir / "test.json").write_text(json.dumps(data, indent=2, default=str) + "\n")
 
 
@@ -183,9 +194,9 @@ def final_reads(workload: Any, clients: list[NodeClient], recorder: Recorder, fi
     deadline = time.monotonic() + deadline_s
     for i, http in enumerate(clients):
         process = first_process + i
-        client = workload.client(http)
+        client = workload.client(http, i)
         while True:
-            op = workload.final_op()
+            op = workload.final_op(http.node)
             recorder.record(process, "invoke", op.f, op.value)
             try:
                 done = client.invoke(op)
@@ -202,7 +213,7 @@ def final_reads(workload: Any, clients: list[NodeClient], recorder: Recorder, fi
 def run_test(cfg: TestConfig, out: Callable[[str], None] = print) -> RunOutcome:
     """Runs one test; returns where it is and the combined verdict."""
     workload_cls = workloads.get(cfg.workload)
-    workload = workload_cls(concurrency=cfg.concurrency, txn_mode=cfg.txn_mode)
+    opts = workload_options(cfg)
     run_dir = make_run_dir(cfg)
     run_id = new_run_id()
     journal = Journal(run_id)
@@ -219,8 +230,11 @@ def run_test(cfg: TestConfig, out: Callable[[str], None] = print) -> RunOutcome:
         out(f"setting up {cfg.nodes} nodes ({cfg.runtime})...")
         runtime.setup()
         cluster = Cluster(runtime.nodes, run_dir, replication_factor=cfg.replication_factor, defects=cfg.defects)
-        write_test_json(run_dir, cfg, cluster, {"run_id": run_id, "checker_options": workload.checker_options(),
-                                                 "checkers": workload.CHECKERS})
+        workload = workload_cls(opts, RunContext(cluster.addresses, cfg.concurrency, cfg.client_mode,
+                                                 cfg.failover_writes, cfg.seed))
+        workload.validate()
+        cluster.database_record = workload.database_record()
+        write_test_json(run_dir, cfg, cluster, {"run_id": run_id})
         cluster.start()
         out(f"cluster up in {time.monotonic() - t_start:.1f} s: "
             + ", ".join(f"{a.name}={a.url} ({a.tag})" for a in cluster.addresses))
@@ -240,13 +254,10 @@ def run_test(cfg: TestConfig, out: Callable[[str], None] = print) -> RunOutcome:
         schedule = NemesisSchedule(nemeses, recorder, cfg.nemesis_interval, cfg.seed, log=out)
         progress = _Progress(recorder, lambda: schedule.current if schedule else [], out)
 
-        def http_for(w: int) -> NodeClient:
-            """Worker w talks to node w mod N (Jepsen's way), or prefers it and fails over."""
-            if cfg.client_mode == "failover":
-                return FailoverClient(cluster.addresses, w % cfg.nodes, cluster.database, cfg.request_timeout)
-            return NodeClient(cluster.addresses[w % cfg.nodes], cluster.database, cfg.request_timeout)
-
-        worker_clients = [workload.client(http_for(w), w) for w in range(cfg.concurrency)]
+        topology = Topology(cluster.addresses)  # one "DocumentStore" shared by the workers
+        worker_clients = [workload.client(make_client(cfg.client_mode, cluster.addresses, w, cluster.database,
+                                                      cfg.request_timeout, topology, cfg.failover_writes), w)
+                          for w in range(cfg.concurrency)]
         workers = Workers(cfg.concurrency)
         out(f"main phase: {cfg.time_limit:g} s, {cfg.concurrency} workers, nemesis {'+'.join(cfg.nemesis)}")
         progress.start()
@@ -286,7 +297,7 @@ def run_test(cfg: TestConfig, out: Callable[[str], None] = print) -> RunOutcome:
         restore()
     duration = time.monotonic() - t_start
 
-    result = check_run(run_dir, cfg, workload)
+    result = check_run(run_dir)
     counts = dict(recorder.counts) if recorder else {}
     _update_test_json(run_dir, {"duration_s": round(duration, 3), "interrupted": interrupted, "counts": counts})
     write_outputs(run_dir, cfg.results_dir, out)
@@ -311,16 +322,16 @@ def _update_test_json(run_dir: Path, fields: dict) -> None:
     p.write_text(json.dumps(data, indent=2, default=str) + "\n")
 
 
-def check_run(run_dir: Path, cfg: TestConfig, workload: Any) -> dict:
-    """Checks the recorded history with the workload's checkers; writes results.json."""
+def check_run(run_dir: Path) -> dict:
+    """Checks the recorded history with the workload's checks (from test.json); writes results.json."""
     hist = run_dir / "history.jsonl"
+    test = json.loads((run_dir / "test.json").read_text()) if (run_dir / "test.json").exists() else {}
     if not hist.exists() or hist.stat().st_size == 0:
         result = {"valid": "unknown", "summary": "no history was recorded", "results": {}}
     else:
         events = load(hist).events
-        opts = checking.CheckOptions(model=getattr(workload, "MODEL", None), extra=workload.checker_options())
-        result = checking.run_checkers(events, list(workload.CHECKERS), opts)
-        test = json.loads((run_dir / "test.json").read_text()) if (run_dir / "test.json").exists() else {}
+        checks = workloads.checks_for(test) or []
+        result = checking.run_checks(events, [(c.checker, c.options) for c in checks])
         note = workloads.note_for(test, result)
         if note:
             result["note"] = note

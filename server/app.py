@@ -77,7 +77,8 @@ def _server_headers(request: web.Request, response: web.StreamResponse) -> None:
     if name and seen:  # the client's topology is older than the record: tell it to fetch /topology again
         record = request.app["node"].cluster.database_record(name)
         try:
-            if record is not None and int(record.get("Etag", 0)) > int(seen):
+            # the official client quotes it ("5"), and says "None" before it knows one
+            if record is not None and int(record.get("Etag", 0)) > int(seen.strip('"')):
                 response.headers["Refresh-Topology"] = "true"
         except ValueError:
             pass

@@ -17,12 +17,12 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def one_node(tmp_path):
-    """A real one-node server with database `db`: (url, process)."""
+def start_server(data_dir, database: str = "db") -> tuple[str, subprocess.Popen]:
+    """A real one-node server on a free loopback port with `database` created: (url, process)."""
     url = f"http://127.0.0.1:{_free_port()}"
+    data_dir.mkdir(parents=True, exist_ok=True)
     proc = subprocess.Popen([sys.executable, "-m", "unkindness.server.cli", "--url", url, "--data-dir",
-                             str(tmp_path / "data"), "--log-file", str(tmp_path / "node.log")])
+                             str(data_dir / "data"), "--log-file", str(data_dir / "node.log")])
     deadline = time.monotonic() + 20
     while True:
         try:
@@ -31,7 +31,29 @@ def one_node(tmp_path):
         except requests.ConnectionError:
             assert time.monotonic() < deadline and proc.poll() is None, "server did not start"
             time.sleep(0.05)
-    requests.put(url + "/admin/databases?name=db", json={"DatabaseName": "db"}, timeout=10).raise_for_status()
-    yield url, proc
-    proc.kill()
-    proc.wait()
+    requests.put(f"{url}/admin/databases?name={database}", json={"DatabaseName": database},
+                 timeout=10).raise_for_status()
+    return url, proc
+
+
+@pytest.fixture
+def servers(tmp_path):
+    """Starts real one-node servers on demand: `servers()` -> (url, process); all killed at the end."""
+    started: list[subprocess.Popen] = []
+
+    def start() -> tuple[str, subprocess.Popen]:
+        url, proc = start_server(tmp_path / f"server{len(started)}")
+        started.append(proc)
+        return url, proc
+
+    yield start
+    for proc in started:
+        proc.send_signal(18)  # SIGCONT: a paused server cannot die cleanly
+        proc.kill()
+        proc.wait()
+
+
+@pytest.fixture
+def one_node(servers):
+    """A real one-node server with database `db`: (url, process)."""
+    return servers()

@@ -21,28 +21,35 @@ transactions (`--txn-mode cluster-wide`) are what must keep the total.
 from __future__ import annotations
 
 import random
-import time
 from dataclasses import dataclass, field
+from typing import Any, Sequence
 
-from unkindness.harness.client import Definite, NodeClient, put_command
+from unkindness.harness.client import Definite, NodeAddress, NodeClient, put_command
 from unkindness.harness.generator import Completion, Invocation
+from unkindness.harness.options import opt
+from unkindness.workloads.base import Check, Workload, WorkloadError, wait_until_everywhere
 
-CHECKERS = ["bank", "stats"]
 COLLECTION = "Accounts"
+TXN_MODES = ("single-node", "cluster-wide")
 
 
-@dataclass
-class BankOptions:
-    accounts: int = 5
-    total: int = 100
-    max_transfer: int = 5
-    txn_mode: str = "single-node"
+@dataclass(frozen=True)
+class Options:
+    accounts: int = opt(5, "How many account documents.", min=2)
+    total: int = opt(100, "The money in all accounts together.", min=1)
+    max_transfer: int = opt(5, "The largest amount one transfer moves.", min=1)
+    txn_mode: str = opt("single-node", "How a transaction commits: on the node that receives it, or through "
+                        "Raft with the documents read as guards.", choices=TXN_MODES)
+
+
+def account_ids(opts: Options) -> list[str]:
+    return [f"accounts/{i}" for i in range(opts.accounts)]
 
 
 class BankSource:
     """Half transfers, half reads, from each worker's own seeded stream."""
 
-    def __init__(self, opts: BankOptions) -> None:
+    def __init__(self, opts: Options) -> None:
         self.opts = opts
 
     def next_op(self, rng: random.Random, worker: int) -> Invocation:
@@ -56,11 +63,11 @@ class BankSource:
 @dataclass
 class BankClient:
     http: NodeClient
-    opts: BankOptions
+    opts: Options
     ids: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.ids = [f"accounts/{i}" for i in range(self.opts.accounts)]
+        self.ids = account_ids(self.opts)
 
     def invoke(self, op: Invocation) -> Completion:
         try:
@@ -90,46 +97,41 @@ class BankClient:
         return Completion("ok", t, self.http.answered_by)
 
 
-class BankWorkload:
+class Bank(Workload):
     name = "bank"
-    CHECKERS = CHECKERS
+    summary = "transfers between account documents; every read must sum to the total"
+    Options = Options
 
-    def __init__(self, accounts: int = 5, total: int = 100, txn_mode: str = "single-node", **_: object) -> None:
-        if accounts < 2:
-            raise ValueError("bank needs at least 2 accounts")
-        if total < accounts:
-            raise ValueError("bank's total must be at least one per account")
-        if txn_mode not in ("single-node", "cluster-wide"):
-            raise ValueError(f"--txn-mode must be single-node or cluster-wide, got {txn_mode!r}")
-        self.opts = BankOptions(accounts=accounts, total=total, txn_mode=txn_mode)
+    def validate(self) -> None:
+        if self.options.total < self.options.accounts:
+            raise WorkloadError("bank: --total must be at least one per account (--accounts)")
 
-    def checker_options(self) -> dict:
-        return {"accounts": [f"accounts/{i}" for i in range(self.opts.accounts)], "total": self.opts.total}
-
-    def setup(self, clients: list[NodeClient], timeout: float = 15.0) -> None:
+    def setup(self, clients: Sequence[NodeClient]) -> None:
         """Creates the accounts on the first node and waits until every node has them."""
-        k, total = self.opts.accounts, self.opts.total
+        k, total = self.options.accounts, self.options.total
         balances = [total // k + (1 if i < total % k else 0) for i in range(k)]
         clients[0].batch([put_command(f"accounts/{i}", {"balance": b}, COLLECTION) for i, b in enumerate(balances)],
-                         cluster_wide=self.opts.txn_mode == "cluster-wide")
-        ids = [f"accounts/{i}" for i in range(k)]
-        deadline = time.monotonic() + timeout
-        for c in clients:
-            while True:
-                try:
-                    if all(d is not None for d in c.load(ids).values()):
-                        break
-                except Definite:
-                    pass
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"the accounts did not reach {c.node.name} within {timeout:g} s")
-                time.sleep(0.05)
+                         cluster_wide=self.options.txn_mode == "cluster-wide")
+        wait_until_everywhere(clients, account_ids(self.options), what="the accounts")
 
-    @staticmethod
-    def expected_note(test: dict, result: dict) -> str | None:
+    def source(self) -> BankSource:
+        return BankSource(self.options)
+
+    def client(self, http: NodeClient, worker: int) -> BankClient:
+        return BankClient(http, self.options)
+
+    def final_op(self, node: NodeAddress) -> Invocation:
+        return Invocation("read", None)
+
+    @classmethod
+    def checks(cls, options: Options, test: dict[str, Any]) -> list[Check]:
+        return [Check("bank", {"accounts": account_ids(options), "total": options.total}), Check("stats")]
+
+    @classmethod
+    def note(cls, options: Options, test: dict[str, Any], result: dict[str, Any]) -> str | None:
         """Single-node transfers on a correct server lose or create money: say so in words."""
         bank = (result.get("results") or {}).get("bank") or {}
-        if bank.get("valid") is not False or test.get("txn_mode", "single-node") != "single-node" or test.get("defects"):
+        if bank.get("valid") is not False or options.txn_mode != "single-node" or test.get("defects"):
             return None
         return ("Expected for this configuration: bank transfers here are single-node transactions on a "
                 "multi-master database layer. Two nodes accept concurrent transfers touching the same accounts "
@@ -138,14 +140,5 @@ class BankWorkload:
                 "destroyed. This is the AP layer behaving as the RavenDB texts document, not a server bug. "
                 "Use --txn-mode cluster-wide for transfers that must keep the total.")
 
-    def source(self) -> BankSource:
-        return BankSource(self.opts)
 
-    def client(self, http: NodeClient, worker: int = 0) -> BankClient:
-        return BankClient(http, self.opts)
-
-    def final_op(self) -> Invocation:
-        return Invocation("read", None)
-
-
-WORKLOAD = BankWorkload
+WORKLOAD = Bank

@@ -15,12 +15,20 @@ from __future__ import annotations
 
 import random
 from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
 
-from unkindness.harness.client import Definite, NodeClient, put_command
+from unkindness.harness.client import Definite, NodeAddress, NodeClient, put_command
 from unkindness.harness.generator import Completion, Invocation
+from unkindness.harness.options import opt
+from unkindness.workloads.base import Check, Workload
 
-CHECKERS = ["set", "stats"]
 PREFIX = "elements/"
+
+
+@dataclass(frozen=True)
+class Options:
+    read_fraction: float = opt(0.05, "The share of ops that read the whole set during the run.", min=0, max=1)
 
 
 class SetSource:
@@ -66,27 +74,23 @@ class SetClient:
             return Completion("fail", op.value, self.http.answered_by, str(e))
 
 
-class SetWorkload:
+class SetWorkload(Workload):
     name = "set"
-    CHECKERS = CHECKERS
-
-    def __init__(self, concurrency: int = 10, **_: object) -> None:
-        self.concurrency = concurrency
-
-    def checker_options(self) -> dict:
-        return {}
-
-    def setup(self, clients: list[NodeClient], timeout: float = 15.0) -> None:
-        """Nothing to prepare: the set starts empty."""
+    summary = "adds of unique documents; no acknowledged add may be lost (Jepsen's set-full)"
+    Options = Options
 
     def source(self) -> SetSource:
-        return SetSource(self.concurrency)
+        return SetSource(self.run.concurrency, self.options.read_fraction)
 
-    def client(self, http: NodeClient, worker: int = 0) -> SetClient:
+    def client(self, http: NodeClient, worker: int) -> SetClient:
         return SetClient(http)
 
-    def final_op(self) -> Invocation:
+    def final_op(self, node: NodeAddress) -> Invocation:
         return Invocation("final-read", None)
+
+    @classmethod
+    def checks(cls, options: Options, test: dict[str, Any]) -> list[Check]:
+        return [Check("set"), Check("stats")]
 
 
 WORKLOAD = SetWorkload

@@ -163,17 +163,28 @@ def test_bad_arguments_exit_254_with_one_line(tmp_path, env, args, message):
     assert leftovers(tmp_path) == []
 
 
-def test_failover_clients_move_on_from_a_killed_node(tmp_path, env):
-    cp, run = harness_test(tmp_path, env, "--workload", "set", "--nemesis", "kill", "--client-mode", "failover",
-                           "--nodes", "3", "--time-limit", "6", "--nemesis-interval", "3", "--recovery-time", "1",
-                           "--seed", "6")
+def test_preferred_clients_fail_over_from_a_killed_primary_unless_writes_are_refused(tmp_path, env):
+    base = ["--workload", "set", "--nemesis", "kill", "--client-mode", "preferred", "--nodes", "3",
+            "--time-limit", "6", "--nemesis-interval", "3", "--recovery-time", "1", "--seed", "6"]
+    cp, run = harness_test(tmp_path, env, *base, "--failover-writes", "allow")
     assert cp.returncode == 0, cp.stdout + cp.stderr
-    assert "--client-mode failover" in json.loads((run / "test.json").read_text())["reproduce"]
+    assert "--client-mode preferred --failover-writes allow" in json.loads((run / "test.json").read_text())["reproduce"]
     history = [json.loads(l) for l in (run / "history.jsonl").read_text().splitlines()]
     killed = {n for e in history if e["f"] == "start-kill" and e["type"] == "info" for n in e["value"]["nodes"]}
-    refused = [e for e in history if e["type"] == "fail" and "refused" in (e.get("error") or "")]
-    assert killed
-    assert not [e for e in refused if "every node refused" not in e["error"]], "pinned-style failures leaked"
+    adds = [e for e in history if e["f"] == "add" and e["type"] in ("ok", "fail")]
+    served = {e["node"] for e in adds if e["type"] == "ok"}
+    assert killed and len(served) > 1, served  # the primary (n1) and whoever took over
+    assert not [e for e in adds if e["type"] == "fail" and "refused" in (e["error"] or "")]
+    assert leftovers(tmp_path) == []
+
+    # refuse: writes go to the primary only, and fail while it is down; nothing acknowledged is lost
+    cp, run = harness_test(tmp_path, env, *base, "--failover-writes", "refuse")
+    assert cp.returncode == 0, cp.stdout + cp.stderr
+    history = [json.loads(l) for l in (run / "history.jsonl").read_text().splitlines()]
+    adds = [e for e in history if e["f"] == "add" and e["type"] in ("ok", "fail")]
+    assert {e["node"] for e in adds if e["type"] == "ok"} == {"n1"}
+    if "n1" in {n for e in history if e["f"] == "start-kill" and e["type"] == "info" for n in e["value"]["nodes"]}:
+        assert any("read-only while it is unreachable" in (e["error"] or "") for e in adds if e["type"] == "fail")
     assert leftovers(tmp_path) == []
 
 
