@@ -1,34 +1,55 @@
 """Convergence and the shopping-cart property, judged on every node's final read.
 
-History format (the cart/convergence workloads emit exactly this):
+History format (the cart workload emits exactly this):
 - ``{"f": "final-read", "type": "ok", "node": n, "value": {"docs": {doc_id:
-  {"change_vector": "A:7-dbid, B:5-dbid", "doc": {...body...}}}}}``: all
-  documents of one node, read after the cluster healed and recovered. Deleted
-  or absent documents are simply missing from ``docs``. A node's *final state*
-  is its last ok final-read (by completion).
-- ``{"f": "add-item", "value": {"cart": cart_id, "product": product_id,
-  "quantity": n}}``: ``ok`` = acknowledged. The cart document (Listings
-  6.6/6.7) is ``{"Name": ..., "Items": [{"ProductId", "Quantity", "Name"}]}``
-  and its id in ``docs`` is the ``cart`` value.
+  {"change_vector": "A:7-dbid, B:5-dbid", "doc": {...body...}}}, "conflicts":
+  {doc_id: [{"change_vector", "doc"}, ...]}}}``: all documents of one node,
+  read after the cluster healed and recovered. Deleted or absent documents
+  are missing from ``docs``; a document whose versions are still in conflict
+  (no resolver applied) is listed under ``conflicts`` (optional) with each
+  version, ``doc`` None for a deletion. A node's *final state* is its last ok
+  final-read (by completion).
+- ``{"f": "add-item", "value": {"cart": cart_id, "product": product_id}}``,
+  the completion adding ``"quantity"``: the quantity the acknowledged write
+  put in the cart (the invoke's when the completion has none). The cart
+  document (Listings 6.6/6.7) is ``{"Name": ..., "Items": [{"ProductId",
+  "Quantity", "Name"}]}`` and its id in ``docs`` is the ``cart`` value.
+- ``remove-item`` ``{"cart", "product"}`` and ``checkout`` ``{"cart"}`` (a
+  delete of the whole cart) take items away.
 
 Convergence: multi-master replication promises that once the faults heal and
 replication catches up, every node holds the same documents with the same
 change vectors. Any document missing on some node, or with a different body
-or change vector, is divergence. Change vectors are compared as sets of
-entries, so ``"A:1-x, B:2-y"`` equals ``"B:2-y, A:1-x"``.
+or change vector, is divergence; so is a different set of conflicting
+versions. Change vectors are compared as sets of entries, so ``"A:1-x, B:2-y"``
+equals ``"B:2-y, A:1-x"``. A document still in conflict everywhere has
+converged, but it is not usable (a load answers 409 until someone resolves
+it): that is reported as unresolved, and is invalid too.
 
-Cart: every item acknowledged by an ``add-item`` must be in the cart on every
-node, with a quantity at least the largest acknowledged for that product
-(the Listing 6.6 merge keeps the higher quantity, so nothing acknowledged may
-shrink). Nodes are judged one by one, so divergent nodes are each checked.
+Cart: every acknowledged add-item must be in its cart on every node, with at
+least the quantity it wrote (the Listing 6.6 merge keeps every product and
+the higher quantity, so nothing acknowledged may shrink), unless an
+acknowledged or possibly applied ``remove-item`` of that product or
+``checkout`` of that cart ended after the add began: a removal that could
+have seen the item may take it away, and one concurrent with the add may be
+ordered either side of it. A cart in conflict holds an item when one of its
+versions does. Nodes are judged one by one, so divergent nodes are each
+checked.
+
+Failover (seed 000), given the primary node: acknowledged writes served by
+another node are failover writes; a cart all of whose acknowledged writes
+were failover writes is an orphan in primary/secondary terms (the primary
+never accepted it). The evidence says which carts are orphans, which are in
+conflict, and which lost items were written, or overwritten, during failover.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Collection, Iterable
 
 from .history import HistoryError
-from .stats import brief, gc_paused, make_op, scan_ops
+from .stats import brief, event_time, gc_paused, make_op, scan_ops
 
 MAX_LISTED = 100  # divergent documents / cart problems described in full
 MAX_DIFF_PATHS = 20
@@ -40,11 +61,11 @@ def _node_name(node: Any) -> str:
 
 
 def _final_states(history: Iterable[dict], fs: tuple[str, ...], on_other) -> tuple[dict, set]:
-    """Each node's last ok final-read (node -> (docs, raw op)) and every node that tried one.
+    """Each node's last ok final-read (node -> (docs, conflicts, raw op)) and every node that tried one.
 
     Ops of other ``fs`` go to ``on_other(raw)``.
     """
-    finals: dict[Any, tuple[dict, tuple]] = {}
+    finals: dict[Any, tuple[dict, dict, tuple]] = {}
     tried: set = set()
     for raw in scan_ops(history, fs):
         f, typ, ipos, iev, cpos, cev = raw
@@ -66,15 +87,41 @@ def _final_states(history: Iterable[dict], fs: tuple[str, ...], on_other) -> tup
         if not isinstance(docs, dict):
             raise HistoryError(f"{where}: value must be {{\"docs\": {{doc_id: {{\"change_vector\", \"doc\"}}}}}}, got {brief(value)}")
         for doc_id, entry in docs.items():
-            if entry.__class__ is not dict or "doc" not in entry:
-                raise HistoryError(
-                    f"{where}: document {doc_id!r} must be {{\"change_vector\": ..., \"doc\": {{...}}}}, got {brief(entry)}"
-                )
-            cv = entry.get("change_vector")
-            if cv is not None and cv.__class__ is not str:
-                raise HistoryError(f"{where}: document {doc_id!r} has a change vector that is not a string: {brief(cv)}")
-        finals[node] = (docs, raw)
+            _check_entry(where, doc_id, entry)
+        conflicts = value.get("conflicts") or {}
+        if not isinstance(conflicts, dict):
+            raise HistoryError(f"{where}: \"conflicts\" must map document ids to lists of versions, got {brief(conflicts)}")
+        for doc_id, versions in conflicts.items():
+            if not isinstance(versions, list) or not versions:
+                raise HistoryError(f"{where}: conflict {doc_id!r} must be a non-empty list of versions, got {brief(versions)}")
+            for v in versions:
+                _check_entry(where, doc_id, v, deleted_ok=True)
+        finals[node] = (docs, conflicts, raw)
     return finals, tried
+
+
+def _check_entry(where: str, doc_id: Any, entry: Any, deleted_ok: bool = False) -> None:
+    if entry.__class__ is not dict or "doc" not in entry or (entry["doc"] is None and not deleted_ok):
+        raise HistoryError(
+            f"{where}: document {doc_id!r} must be {{\"change_vector\": ..., \"doc\": {{...}}}}, got {brief(entry)}"
+        )
+    cv = entry.get("change_vector")
+    if cv is not None and cv.__class__ is not str:
+        raise HistoryError(f"{where}: document {doc_id!r} has a change vector that is not a string: {brief(cv)}")
+
+
+def _with_conflicts(docs: dict, conflicts: dict) -> dict:
+    """A node's documents, each unresolved conflict standing in as one entry whose
+    change vector and body list the versions (sorted, so nodes compare alike)."""
+    if not conflicts:
+        return docs
+    out = dict(docs)
+    for doc_id, versions in conflicts.items():
+        vs = sorted(versions, key=lambda v: (sorted(_cv_key(v.get("change_vector")) or ()), repr(v["doc"])))
+        out[doc_id] = {"change_vector": " | ".join(", ".join(sorted(_cv_key(v.get("change_vector")) or ()))
+                                                 for v in vs),
+                       "doc": {"(conflict)": [v["doc"] for v in vs]}}
+    return out
 
 
 def _cv_key(cv: str | None) -> frozenset | None:
@@ -147,7 +194,12 @@ def check_convergence(history: Iterable[dict], *, nodes: Collection | None = Non
     finals, tried = _final_states(history, ("final-read",), lambda raw: None)
     expected = set(tried) | (set(nodes) if nodes is not None else set())
     missing_nodes = sorted(_node_name(n) for n in expected if n not in finals)
-    states = {_node_name(n): finals[n][0] for n in sorted(finals, key=str)}
+    ordered = sorted(finals, key=str)
+    states = {_node_name(n): _with_conflicts(finals[n][0], finals[n][1]) for n in ordered}
+    conflicted: dict[str, list] = {}
+    for n in ordered:
+        for doc_id in finals[n][1]:
+            conflicted.setdefault(doc_id, []).append(_node_name(n))
     result: dict[str, Any] = {
         "valid": True,
         "nodes": list(states),
@@ -155,6 +207,8 @@ def check_convergence(history: Iterable[dict], *, nodes: Collection | None = Non
         "divergent_count": 0,
         "divergent_by_node": {},
         "divergent": [],
+        "conflicted_count": len(conflicted),
+        "conflicted": dict(sorted(conflicted.items(), key=lambda kv: str(kv[0]))[:MAX_LISTED]),
         "nodes_without_final_read": missing_nodes,
         "truncated": False,
     }
@@ -219,6 +273,20 @@ def check_convergence(history: Iterable[dict], *, nodes: Collection | None = Non
             f"{first['id']!r}: {how}. Replication either stopped, skipped changes, or resolved a "
             "conflict differently on different nodes."
         )
+    elif conflicted:
+        result["valid"] = False
+        first_id, on = next(iter(result["conflicted"].items()))
+        result["summary"] = (
+            f"The {len(states)} nodes agree, but {len(conflicted)} of {total_docs} documents are still in "
+            "conflict after healing." + note
+        )
+        result["explanation"] = (
+            "Concurrent versions of a document met and no resolver applied, so each node keeps them side "
+            "by side: a load answers 409 until a write resolves the conflict by hand. For example document "
+            f"{first_id!r} is in conflict on {', '.join(map(str, on))}. With writes accepted on more than "
+            "one node (a failover, or clients spread over the nodes) this is what a database without a "
+            "conflict resolver does; no acknowledged version is lost yet, but none is readable."
+        )
     elif missing_nodes:
         result["valid"] = "unknown"
         result["summary"] = (
@@ -253,53 +321,122 @@ def _cart_items(doc: Any, where: str) -> dict:
     return out
 
 
+WRITE_FS = ("add-item", "remove-item", "checkout")
+FOREVER = float("inf")
+
+
+@dataclass
+class _Add:
+    cart: Any
+    product: Any
+    quantity: float
+    start: float
+    raw: tuple
+    node: Any
+
+
+def _cart_value(raw: tuple, need_product: bool) -> dict:
+    f, typ, ipos, iev, cpos, cev = raw
+    v = iev.get("value")
+    where = f"event {iev.get('index', ipos)} ({f})"
+    if not isinstance(v, dict) or "cart" not in v or (need_product and "product" not in v):
+        shape = '{"cart", "product"}' if need_product else '{"cart"}'
+        raise HistoryError(f"{where}: value must be {shape}, got {brief(v)}")
+    try:
+        hash((v["cart"], v.get("product")))
+    except TypeError:
+        raise HistoryError(f"{where}: cart and product must be strings or numbers, got {brief(v)}") from None
+    return v
+
+
+def _op_node(raw: tuple) -> Any:
+    cev, iev = raw[5], raw[3]
+    node = cev.get("node") if cev is not None else None
+    return node if node is not None else iev.get("node")
+
+
+def _items_on(entry: dict | None, conflict: list | None, where: str) -> dict | None:
+    """ProductId -> quantity in a node's cart: its document, or every live version of a conflict."""
+    if conflict:
+        out: dict = {}
+        for v in conflict:
+            if v["doc"] is not None:
+                for pid, q in _cart_items(v["doc"], where).items():
+                    if pid not in out or q > out[pid]:
+                        out[pid] = q
+        return out
+    return None if entry is None else _cart_items(entry["doc"], where)
+
+
 @gc_paused()
-def check_cart(history: Iterable[dict], *, nodes: Collection | None = None) -> dict:
-    """Every acknowledged cart item is in the cart on every node, at no lower quantity.
+def check_cart(history: Iterable[dict], *, nodes: Collection | None = None, primary: Any = None) -> dict:
+    """Every acknowledged cart item is in the cart on every node, at no lower quantity,
+    unless a removal that may have come after it took it away (see the module docstring).
 
     Result: ``{"valid", "summary", ["explanation"], "acknowledged_items",
-    "carts", "nodes", "problem_count", "problems": [{"cart", "product",
-    "acknowledged_quantity", "op", "found": {node: quantity | None},
-    "cart_missing_on": [node, ...]}], "nodes_without_final_read",
-    "truncated"}``. A problem is one (cart, product) missing or short on at
-    least one node; ``found`` lists every node's quantity (None = absent).
+    "excused_items", "carts", "nodes", "problem_count", "problems": [{"cart",
+    "product", "acknowledged_quantity", "op", "found": {node: quantity |
+    None}, "cart_missing_on", "cart_in_conflict_on", ["during_failover"]}],
+    "cart_contents": {node: {cart: {product: quantity} | None}},
+    "conflicted_carts", ["failover"], "nodes_without_final_read",
+    "truncated"}``. A problem is one (cart, product) whose strongest
+    unexcused acknowledged add is missing or short on at least one node.
     """
-    required: dict[tuple, list] = {}  # (cart, product) -> [max quantity, raw op]
+    adds: list[_Add] = []
+    removed_until: dict[tuple, float] = {}  # (cart, product | None) -> latest end of a removal that may have happened
+    written_by: dict[Any, list] = {}  # cart -> nodes of its acknowledged writes
 
-    def on_add(raw: tuple) -> None:
+    def on_write(raw: tuple) -> None:
         f, typ, ipos, iev, cpos, cev = raw
-        if typ != "ok":
+        if typ == "fail":
             return
-        v = iev.get("value")
-        where = f"event {iev.get('index', ipos)} (add-item)"
-        if not isinstance(v, dict) or "cart" not in v or "product" not in v:
-            raise HistoryError(f"{where}: value must be {{\"cart\", \"product\", \"quantity\"}}, got {brief(v)}")
-        q = v.get("quantity", 1)
-        if isinstance(q, bool) or not isinstance(q, (int, float)):
-            raise HistoryError(f"{where}: quantity must be a number, got {q!r}")
-        try:
-            key = (v["cart"], v["product"])
-            rec = required.get(key)
-        except TypeError:
-            raise HistoryError(f"{where}: cart and product must be strings or numbers, got {brief(v)}") from None
-        if rec is None:
-            required[key] = [q, raw]
-        elif q > rec[0]:
-            rec[0] = q
-            rec[1] = raw
+        v = _cart_value(raw, need_product=f != "checkout")
+        if typ == "ok":
+            written_by.setdefault(v["cart"], []).append(_op_node(raw))
+        if f == "add-item":
+            if typ != "ok":
+                return
+            done = cev.get("value") if isinstance(cev.get("value"), dict) else {}
+            q = done.get("quantity", v.get("quantity", 1))
+            if isinstance(q, bool) or not isinstance(q, (int, float)):
+                raise HistoryError(f"event {cev.get('index', cpos)} (add-item): quantity must be a number, got {q!r}")
+            adds.append(_Add(v["cart"], v["product"], q, event_time(iev, ipos), raw, _op_node(raw)))
+            return
+        done = cev.get("value") if cev is not None and isinstance(cev.get("value"), dict) else {}
+        if typ == "ok" and done.get("removed") is False:
+            return  # it found nothing to remove, and wrote nothing
+        end = event_time(cev, cpos) if typ == "ok" else FOREVER
+        key = (v["cart"], v["product"] if f == "remove-item" else None)
+        removed_until[key] = max(removed_until.get(key, -FOREVER), end)
 
-    finals, tried = _final_states(history, ("final-read", "add-item"), on_add)
+    finals, tried = _final_states(history, ("final-read", *WRITE_FS), on_write)
     expected = set(tried) | (set(nodes) if nodes is not None else set())
     missing_nodes = sorted(_node_name(n) for n in expected if n not in finals)
-    states = {_node_name(n): finals[n][0] for n in sorted(finals, key=str)}
-    carts = sorted({c for c, _ in required}, key=str)
+    ordered = sorted(finals, key=str)
+    states = {_node_name(n): finals[n][0] for n in ordered}
+    conflicts = {_node_name(n): finals[n][1] for n in ordered}
+
+    required: dict[tuple, _Add] = {}  # (cart, product) -> the strongest add no removal excuses
+    excused = 0
+    for a in adds:
+        until = max(removed_until.get((a.cart, a.product), -FOREVER), removed_until.get((a.cart, None), -FOREVER))
+        if a.start < until:
+            excused += 1
+            continue
+        rec = required.get((a.cart, a.product))
+        if rec is None or a.quantity > rec.quantity:
+            required[(a.cart, a.product)] = a
+    carts = sorted({a.cart for a in adds}, key=str)
     result: dict[str, Any] = {
         "valid": True,
-        "acknowledged_items": len(required),
+        "acknowledged_items": len(adds),
+        "excused_items": excused,
         "carts": len(carts),
         "nodes": list(states),
         "problem_count": 0,
         "problems": [],
+        "cart_contents": {},
+        "conflicted_carts": {},
         "nodes_without_final_read": missing_nodes,
         "truncated": False,
     }
@@ -307,55 +444,87 @@ def check_cart(history: Iterable[dict], *, nodes: Collection | None = None) -> d
         result["valid"] = "unknown"
         result["summary"] = "No node's final read succeeded, so the carts cannot be judged."
         return result
-    if not required:
-        result["valid"] = "unknown"
-        result["summary"] = "No add-item was acknowledged, so there is nothing that must be in a cart."
-        return result
 
     items: dict[str, dict] = {}  # node -> cart -> product -> quantity (None: cart absent)
     for n, docs in states.items():
         per = items[n] = {}
         for c in carts:
-            entry = docs.get(c) if isinstance(c, str) else docs.get(str(c))
-            per[c] = None if entry is None else _cart_items(entry["doc"], f"final read of node {n!r}, cart {c!r}")
+            key = c if isinstance(c, str) else str(c)
+            per[c] = _items_on(docs.get(key), conflicts[n].get(key), f"final read of node {n!r}, cart {c!r}")
+            if conflicts[n].get(key):
+                result["conflicted_carts"].setdefault(c, []).append(n)
+    result["cart_contents"] = {n: {str(c): per[c] for c in carts[:MAX_LISTED]} for n, per in items.items()}
     problems: list[dict] = []
     count = 0
-    for (c, p), (q, raw) in sorted(required.items(), key=lambda kv: (str(kv[0][0]), str(kv[0][1]))):
+    for (c, p), a in sorted(required.items(), key=lambda kv: (str(kv[0][0]), str(kv[0][1]))):
         found = {n: (None if items[n][c] is None else items[n][c].get(p)) for n in states}
-        if all(v is not None and v >= q for v in found.values()):
+        if all(v is not None and v >= a.quantity for v in found.values()):
             continue
         count += 1
         if len(problems) < MAX_LISTED:
-            problems.append({
+            problem = {
                 "cart": c,
                 "product": p,
-                "acknowledged_quantity": q,
-                "op": make_op(raw).to_dict(),
+                "acknowledged_quantity": a.quantity,
+                "op": make_op(a.raw).to_dict(),
                 "found": found,
                 "cart_missing_on": [n for n in states if items[n][c] is None],
-            })
+                "cart_in_conflict_on": result["conflicted_carts"].get(c, []),
+            }
+            if primary is not None:
+                problem["during_failover"] = a.node != primary
+            problems.append(problem)
     result["problem_count"] = count
     result["problems"] = problems
     result["truncated"] = count > len(problems)
+    if primary is not None:
+        result["failover"] = _failover_evidence(primary, written_by, result["conflicted_carts"], problems)
     note = f" No final read from {', '.join(missing_nodes)}: judged on the others." if missing_nodes else ""
     if count:
         result["valid"] = False
         first = problems[0]
         bad_nodes = [n for n, v in first["found"].items() if v is None or v < first["acknowledged_quantity"]]
         result["summary"] = (
-            f"{count} of {len(required)} acknowledged cart items are missing or short on some node." + note
+            f"{count} acknowledged cart items are missing or short on some node ({len(adds)} acknowledged, "
+            f"{excused} of them possibly removed later)." + note
         )
         result["explanation"] = (
             "Each acknowledged add-item must survive in the merged cart (the merge script keeps every "
-            "product and the higher quantity). For example product "
-            f"{first['product']!r} in cart {first['cart']!r} was acknowledged with quantity "
-            f"{first['acknowledged_quantity']} (event {first['op']['complete_index']}) but node(s) "
-            f"{', '.join(bad_nodes)} hold {', '.join(repr(first['found'][n]) for n in bad_nodes)}: "
-            "an acknowledged write was lost, for example by a latest-write-wins resolution instead of the merge."
+            "product and the higher quantity) unless a removal or checkout that may have come after it took "
+            f"it away. Product {first['product']!r} in cart {first['cart']!r} was acknowledged with quantity "
+            f"{first['acknowledged_quantity']} (event {first['op']['complete_index']}) and nothing removed it "
+            f"afterwards, but node(s) {', '.join(bad_nodes)} hold "
+            f"{', '.join(repr(first['found'][n]) for n in bad_nodes)}: an acknowledged write was lost, for "
+            "example by a latest-write-wins resolution instead of the merge, or by a replicated version "
+            "that replaced a concurrent one."
         )
+    elif not adds:
+        result["valid"] = "unknown"
+        result["summary"] = "No add-item was acknowledged, so there is nothing that must be in a cart."
     else:
         result["summary"] = (
-            f"All {len(required)} acknowledged items of {len(carts)} carts are present on all "
-            f"{len(states)} nodes at their acknowledged quantities." + note
+            f"All {len(required)} acknowledged items that no later removal could have taken are in their "
+            f"carts on all {len(states)} nodes at their acknowledged quantities ({len(adds)} acknowledged adds "
+            f"in {len(carts)} carts)." + note
         )
     return result
+
+
+def _failover_evidence(primary: Any, written_by: dict, conflicted: dict, problems: list[dict]) -> dict:
+    """Seed 000 in numbers: writes the secondaries acknowledged, orphans, conflicts, losses."""
+    secondary = {c: [n for n in ns if n != primary] for c, ns in written_by.items()}
+    orphans = sorted((c for c, ns in written_by.items() if ns and all(n != primary for n in ns)), key=str)
+    by_node: dict = {}
+    for ns in secondary.values():
+        for n in ns:
+            by_node[str(n)] = by_node.get(str(n), 0) + 1
+    return {
+        "primary": primary,
+        "secondary_writes": sum(len(ns) for ns in secondary.values()),
+        "secondary_writes_by_node": by_node,
+        "carts_written_on_secondaries": sorted((c for c, ns in secondary.items() if ns), key=str)[:MAX_LISTED],
+        "orphaned_carts": orphans[:MAX_LISTED],
+        "orphaned_count": len(orphans),
+        "conflicted_carts": sorted(conflicted, key=str)[:MAX_LISTED],
+        "lost_failover_writes": sum(1 for p in problems if p.get("during_failover")),
+    }

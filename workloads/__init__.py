@@ -16,6 +16,7 @@ REGISTRY = {
     "bank": "bank",
     "set": "set_workload",
     "register": "register",
+    "cart": "cart",
 }
 
 

@@ -148,8 +148,10 @@ def test_cart_accepts_the_merged_cart_of_listing_6_7():
     h.final("A", cart_docs(merged)).final("B", cart_docs(merged))
     r = check_cart(h.events)
     assert r["valid"] is True
-    assert (r["acknowledged_items"], r["carts"], r["problem_count"]) == (3, 1, 0)
-    assert r["summary"] == "All 3 acknowledged items of 1 carts are present on all 2 nodes at their acknowledged quantities."
+    assert (r["acknowledged_items"], r["carts"], r["problem_count"]) == (4, 1, 0)
+    assert r["summary"] == ("All 3 acknowledged items that no later removal could have taken are in their carts "
+                            "on all 2 nodes at their acknowledged quantities (4 acknowledged adds in 1 carts).")
+    assert r["cart_contents"]["A"]["carts/1"] == {"products/2134-B": 2, "products/9231-C": 1, "products/8412-B": 2}
 
 
 def test_cart_rejects_a_missing_item_naming_its_acknowledging_op():
@@ -162,7 +164,7 @@ def test_cart_rejects_a_missing_item_naming_its_acknowledging_op():
         "op": {"process": 0, "type": "ok", "f": "add-item",
                "value": {"cart": "carts/1", "product": "p2", "quantity": 3},
                "invoke_index": 2, "complete_index": 3, "start": 10, "end": 15},
-        "found": {"A": None}, "cart_missing_on": [],
+        "found": {"A": None}, "cart_missing_on": [], "cart_in_conflict_on": [],
     }]
     assert "'p2'" in r["explanation"] and "A hold None" in r["explanation"]
 
@@ -188,6 +190,77 @@ def test_cart_missing_document_and_unacknowledged_items():
 def test_cart_unknown_without_final_reads_or_acknowledged_items():
     assert check_cart(H().add_item("c", "p", 1).events)["valid"] == "unknown"
     assert check_cart(H().add_item("c", "p", 1, typ="info").final("A", {}).events)["valid"] == "unknown"
+
+
+def test_cart_quantity_is_what_the_acknowledged_write_put_there():
+    h = H()
+    h.op(0, "add-item", {"cart": "carts/1", "product": "p1"}, {"cart": "carts/1", "product": "p1", "quantity": 3})
+    h.final("A", cart_docs(cart(("p1", 2))))
+    r = check_cart(h.events)
+    assert r["valid"] is False and r["problems"][0]["acknowledged_quantity"] == 3
+
+
+def test_cart_a_removal_that_may_come_after_the_add_excuses_it():
+    # checkout of the whole cart, overlapping the add: the item may be gone
+    h = H().add_item("carts/1", "p1", 1)
+    h.events[-2]["time"], h.events[-1]["time"] = 100, 200
+    h.op(1, "checkout", {"cart": "carts/1"})  # runs at t=30..35: ended before the add began
+    r = check_cart(h.final("A", {}).events)
+    assert r["valid"] is False  # a checkout that ended before the add began cannot remove it
+    h2 = H().add_item("carts/1", "p1", 1).op(1, "checkout", {"cart": "carts/1"}).final("A", {})
+    r2 = check_cart(h2.events)
+    assert r2["valid"] is True and r2["excused_items"] == 1
+    # a remove-item of that product excuses it; of another product it does not
+    h3 = H().add_item("carts/1", "p1", 1).add_item("carts/1", "p2", 1)
+    h3.op(1, "remove-item", {"cart": "carts/1", "product": "p1"}, {"cart": "carts/1", "product": "p1", "removed": True})
+    r3 = check_cart(h3.final("A", cart_docs(cart())).events)
+    assert r3["problem_count"] == 1 and r3["problems"][0]["product"] == "p2"
+    # a removal whose outcome is unknown may have happened; a failed one did not; one that found nothing wrote nothing
+    for typ, result, excused in (("info", None, True), ("fail", None, False),
+                                 ("ok", {"cart": "carts/1", "product": "p1", "removed": False}, False)):
+        h4 = H().add_item("carts/1", "p1", 1)
+        h4.op(1, "remove-item", {"cart": "carts/1", "product": "p1"}, result, typ=typ)
+        assert check_cart(h4.final("A", cart_docs(cart())).events)["valid"] is excused, (typ, result)
+
+
+def test_unresolved_conflicts_are_reported_and_their_versions_hold_items():
+    versions = [{"change_vector": "A:3-x", "doc": cart(("p1", 1))}, {"change_vector": "B:4-y", "doc": cart(("p2", 1))},
+                {"change_vector": "C:1-z", "doc": None}]
+    h = H().add_item("carts/1", "p1", 1).add_item("carts/1", "p2", 1)
+    for node in ("A", "B"):
+        h.op(10, "final-read", None, {"docs": {}, "conflicts": {"carts/1": copy.deepcopy(versions[::-1] if node == "B" else versions)}},
+             node=node)
+    conv = check_convergence(h.events)
+    assert conv["valid"] is False and conv["divergent_count"] == 0 and conv["conflicted"] == {"carts/1": ["A", "B"]}
+    assert "still in conflict" in conv["summary"]
+    r = check_cart(h.events)
+    assert r["valid"] is True and r["conflicted_carts"] == {"carts/1": ["A", "B"]}
+    assert r["cart_contents"]["A"]["carts/1"] == {"p1": 1, "p2": 1}
+    # nodes holding different conflict versions have diverged
+    h2 = H().op(10, "final-read", None, {"docs": {}, "conflicts": {"carts/1": versions[:2]}}, node="A")
+    h2.op(10, "final-read", None, {"docs": {}, "conflicts": {"carts/1": versions[1:]}}, node="B")
+    assert check_convergence(h2.events)["divergent_count"] == 1
+    with pytest.raises(HistoryError, match="non-empty list"):
+        check_convergence(H().op(10, "final-read", None, {"docs": {}, "conflicts": {"c": []}}, node="A").events)
+
+
+def test_failover_evidence_names_secondary_writes_orphans_and_their_losses():
+    h = H()
+    h.op(0, "add-item", {"cart": "carts/1", "product": "p1"}, {"cart": "carts/1", "product": "p1", "quantity": 1},
+         node="n1")
+    h.op(1, "add-item", {"cart": "carts/1", "product": "p2"}, {"cart": "carts/1", "product": "p2", "quantity": 1},
+         node="n2")
+    h.op(1, "add-item", {"cart": "carts/2", "product": "p1"}, {"cart": "carts/2", "product": "p1", "quantity": 1},
+         node="n2")
+    docs = {"carts/1": {"change_vector": "A:1-x, B:1-y", "doc": cart(("p1", 1))},
+            "carts/2": {"change_vector": "B:2-y", "doc": cart(("p1", 1))}}
+    h.final("n1", docs).final("n2", docs)
+    r = check_cart(h.events, primary="n1")
+    f = r["failover"]
+    assert (f["primary"], f["secondary_writes"], f["secondary_writes_by_node"]) == ("n1", 2, {"n2": 2})
+    assert f["orphaned_carts"] == ["carts/2"] and f["carts_written_on_secondaries"] == ["carts/1", "carts/2"]
+    assert f["lost_failover_writes"] == 1 and r["problems"][0]["during_failover"] is True
+    assert "failover" not in check_cart(h.events)
 
 
 @pytest.mark.parametrize("value,doc,msg", [
