@@ -67,6 +67,26 @@ class NodeAddress:
     tag: str | None = None  # the server's tag: A, B, ...
 
 
+@dataclass(frozen=True)
+class CmpxchgReply:
+    """A compare-exchange write's answer. On success `value`/`index` are the new ones
+    (for a delete, `index` is the delete's own Raft index); on failure what the key
+    holds, `exists` False when it is missing (the server's Index then means nothing)."""
+
+    successful: bool
+    value: Any
+    index: int | None
+    exists: bool
+
+    @classmethod
+    def of(cls, body: Any) -> "CmpxchgReply":
+        body = body if isinstance(body, dict) else {}
+        current = body.get("Value")
+        exists = isinstance(current, dict)
+        return cls(bool(body.get("Successful")), current.get("Object") if exists else None, body.get("Index"),
+                   exists)
+
+
 def _error_type(resp: requests.Response) -> tuple[str, str]:
     try:
         body = resp.json()
@@ -199,6 +219,30 @@ class NodeClient:
             if len(results) < page:
                 return out
             start += len(results)
+
+    # --- compare-exchange ------------------------------------------------
+
+    def _cmpxchg_path(self, key: str) -> str:
+        return f"/databases/{self.db}/cmpxchg?key={quote(key, safe='')}"
+
+    def cmpxchg_get(self, key: str, *, linearizable: bool = False) -> tuple[Any, int] | None:
+        """(value, index) of a compare-exchange key, or None when it is missing.
+        Local by default, as the official client reads; `linearizable` asks for a read index."""
+        path = self._cmpxchg_path(key) + ("&linearizable=true" if linearizable else "")
+        resp = self.request("GET", path, ok=(200, 404), idempotent=True)
+        if resp.status_code == 404:
+            return None
+        item = resp.json()["Results"][0]
+        return (item.get("Value") or {}).get("Object"), item["Index"]
+
+    def cmpxchg_put(self, key: str, value: Any, index: int) -> CmpxchgReply:
+        """Write `value` if the key is at `index` (0: only if missing)."""
+        return CmpxchgReply.of(self.request("PUT", self._cmpxchg_path(key) + f"&index={index}",
+                                            body={"Object": value}).json())
+
+    def cmpxchg_delete(self, key: str, index: int) -> CmpxchgReply:
+        """Delete the key if it is at `index`."""
+        return CmpxchgReply.of(self.request("DELETE", self._cmpxchg_path(key) + f"&index={index}").json())
 
     def batch(self, commands: list[dict], *, cluster_wide: bool = False) -> dict:
         """One bulk_docs transaction; 409 (concurrency) is a Definite failure."""

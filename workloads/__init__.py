@@ -17,6 +17,8 @@ REGISTRY = {
     "set": "set_workload",
     "register": "register",
     "cart": "cart",
+    "list-append": "list_append",
+    "engineer-pool": "engineer_pool",
 }
 
 

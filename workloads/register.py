@@ -21,11 +21,10 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
-
-from unkindness.harness.client import Definite, NodeAddress, NodeClient
+from unkindness.harness.client import NodeAddress, NodeClient
 from unkindness.harness.generator import Completion, Invocation
 from unkindness.harness.options import opt
+from unkindness.workloads import cmpxchg_ops
 from unkindness.workloads.base import Check, Workload
 
 
@@ -62,48 +61,19 @@ class RegisterClient:
         self.worker = worker
         self.seen = seen
 
-    def _path(self, key: str) -> str:
-        return f"/databases/{self.http.db}/cmpxchg?key={quote(key, safe='')}"
-
     def invoke(self, op: Invocation) -> Completion:
         v = op.value
-        try:
-            if op.f == "get":
-                resp = self.http.request("GET", self._path(v["key"]) + "&linearizable=true", ok=(200, 404),
-                                         idempotent=True)
-                if resp.status_code == 404:
-                    return Completion("ok", {"key": v["key"], "value": None, "index": None}, self.http.answered_by)
-                item = resp.json()["Results"][0]
-                self.seen[(self.worker, v["key"])] = item["Index"]
-                return Completion("ok", {"key": v["key"], "value": (item.get("Value") or {}).get("Object"),
-                                         "index": item["Index"]}, self.http.answered_by)
-            if op.f == "put":
-                body = self.http.request("PUT", self._path(v["key"]) + f"&index={v['index']}",
-                                         body={"Object": v["value"]}).json()
-            else:
-                body = self.http.request("DELETE", self._path(v["key"]) + f"&index={v['index']}").json()
-        except Definite as e:
-            return Completion("fail", v, self.http.answered_by, str(e))
-        ok = bool(body.get("Successful"))
-        if not ok and self.http.retried_after_unknown:
-            # An earlier attempt on another node may have applied this very write,
-            # which is then why this one saw the index move: the outcome is unknown.
-            return Completion("info", v, self.http.answered_by, "not successful after a failover retry")
-        current = body.get("Value")
-        current_value = current.get("Object") if isinstance(current, dict) else None
-        current_index = body.get("Index")
-        if op.f == "put" or not ok:
-            self.seen[(self.worker, v["key"])] = current_index or 0
-        else:
-            self.seen[(self.worker, v["key"])] = 0
-        if not ok and current is None:
-            current_index = None  # missing key: the server's Index means nothing here
-        if op.f == "delete" and ok:
-            # The reply's Index is the delete's own Raft index; the model wants
-            # the deleted version's, which a successful delete matched exactly.
-            current_index = v["index"]
-        return Completion("ok", {**v, "successful": ok, "current_value": current_value,
-                                 "current_index": current_index}, self.http.answered_by)
+        seen = (self.worker, v["key"])
+        if op.f == "get":
+            done = cmpxchg_ops.get(self.http, v, linearizable=True)
+            if done.type == "ok" and done.value["index"] is not None:
+                self.seen[seen] = done.value["index"]
+            return done
+        done, reply = cmpxchg_ops.write(self.http, op.f, v)
+        if reply is not None:
+            # the next cas expects what the key holds now (0: create it again)
+            self.seen[seen] = (reply.index or 0) if op.f == "put" or not reply.successful else 0
+        return done
 
 
 class Register(Workload):

@@ -1,0 +1,38 @@
+"""The engineer-pool workload driven against a real node: calls claim, hold and release."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from unkindness.checkers.pool import check_pool
+from unkindness.harness.client import NodeAddress, NodeClient
+from unkindness.harness.generator import Workers, run_phase
+from unkindness.harness.recorder import Recorder
+from unkindness.harness.history_files import load
+from unkindness.workloads.base import RunContext
+from unkindness.workloads.engineer_pool import KEY, EngineerPool, Options
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def test_calls_claim_hold_and_release_engineers(one_node, tmp_path):
+    url, _ = one_node
+    node = NodeAddress("n1", url, "A")
+    w = EngineerPool(Options(engineers=2, call_ms=5), RunContext([node], 4))
+    rec = Recorder(tmp_path / "history.jsonl")
+    clients = [w.client(NodeClient(node, "db", timeout=2.0), i) for i in range(4)]
+    run_phase(rec, clients, w.source(), Workers(4), seed=1, time_limit=2.0)
+    rec.close()
+    events = load(tmp_path / "history.jsonl").events
+    fs = {e["f"] for e in events}
+    assert {"get", "put", "delete", "hold"} <= fs  # the last engineer's claim deletes the key
+    purposes = {e["value"].get("purpose") for e in events if e["f"] in ("put", "delete")}
+    assert {"register", "claim", "release"} <= purposes
+    result = check_pool(events, key=KEY, engineers=["ayende", "oren"])
+    assert result["valid"] is True and result["claims"] > 5, result["summary"]
+    # whatever the interleaving, both engineers are back or on a call: none lost
+    value, _ = NodeClient(node, "db").cmpxchg_get(KEY) or ([], 0)
+    held = {w.calls[i].engineer for i in w.calls if w.calls[i].step in ("hold", "return-read", "return-write")}
+    assert set(value) | held == {"ayende", "oren"}
