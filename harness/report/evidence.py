@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any, Callable
 
-from . import bank_svg, cycle_svg, linear_svg
+from . import bank_svg, cycle_svg, linear_svg, pool_svg
 from .ops import is_op, op_table, op_words, short_json
 from .svg import esc, fmt_s
 
@@ -38,13 +38,25 @@ WHAT = {
         "infers who wrote after whom (ww), who read whose write (wr) and who missed a later write (rw). "
         "A cycle of such dependencies means no serial order of the transactions explains what they "
         "observed; {model} forbids the cycle types listed below."),
+    "cart": (
+        "The shopping-cart property: every item an add-item acknowledged must be in its cart on every node, "
+        "at least at the quantity it wrote, after healing (Listing 6.6's merge keeps every product and the "
+        "higher quantity), unless a removal or checkout that may have come after it took it away."),
+    "origin-prefix": (
+        "Read atomicity and a consistent prefix per origin node: each key is written through one node only, "
+        "so every read, on any node, must see of each origin's transactions a prefix of that node's commit "
+        "order: never part of a transaction, never a later commit without an earlier one."),
+    "pool": (
+        "The engineer pool: compare-exchange makes a claim atomic, so no engineer may be on two calls at "
+        "once, a claim may only take an engineer the pool listed, and no version of the pool may be "
+        "replaced twice."),
     "stats": (
         "Operation statistics: how many operations of each kind succeeded, failed or timed out. It fails "
         "only when some kind of operation never succeeded, which would make the other verdicts meaningless."),
 }
-WHAT["cart"] = WHAT["convergence"]
 KIND_ALIASES = {"linear": "linearizable", "linearizability": "linearizable", "set-full": "set",
-                "elle": "list-append", "cycles": "list-append", "txn": "list-append"}
+                "elle": "list-append", "cycles": "list-append", "txn": "list-append", "prefix": "origin-prefix",
+                "engineer-pool": "pool"}
 
 
 def verdict_word(v: Any) -> str:
@@ -228,6 +240,106 @@ def _convergence(r: dict, faults: Faults, end: int) -> str:
     return "".join(out)
 
 
+def _cart(r: dict, faults: Faults, end: int) -> str:
+    """Uses "cart_contents" {node: {cart: {product: quantity} | None}}, "problems" [{"cart","product",
+    "acknowledged_quantity","op","found","during_failover"}], "conflicted_carts", "failover"."""
+    out = []
+    problems = [p for p in r.get("problems") or [] if isinstance(p, dict)]
+    lost = {(str(p.get("cart")), str(p.get("product"))) for p in problems}
+    if problems:
+        rows = "".join(
+            f"<tr><td><code>{esc(p.get('cart'))}</code></td><td><code>{esc(p.get('product'))}</code></td>"
+            f"<td>{esc(p.get('acknowledged_quantity'))}</td>"
+            f"<td>{esc(op_words(p['op'])) if is_op(p.get('op')) else ''}</td>"
+            f"<td>{esc(', '.join(f'{n}: {DASH if q is None else q}' for n, q in (p.get('found') or {}).items()))}</td>"
+            f"<td>{'yes' if p.get('during_failover') else 'no' if 'during_failover' in p else DASH}</td></tr>"
+            for p in problems[:100])
+        out.append("<h4>Lost items: acknowledged, nothing removed them afterwards, missing or short</h4>"
+                   "<table><tr><th>cart</th><th>product</th><th>acknowledged quantity</th><th>its add</th>"
+                   "<th>quantity per node</th><th>written during failover</th></tr>" + rows + "</table>")
+    fo = r.get("failover")
+    if isinstance(fo, dict):
+        out.append("<h4>Failover (seed 000): writes the secondaries took</h4>" + _kv([
+            ("primary", esc(fo.get("primary"))),
+            ("acknowledged by a secondary", esc(f"{fo.get('secondary_writes')} writes ("
+                                                + ", ".join(f"{n}: {c}" for n, c in (fo.get('secondary_writes_by_node')
+                                                                                     or {}).items()) + ")")),
+            ("orphaned carts (every write on a secondary)",
+             esc(f"{fo.get('orphaned_count')}: " + ", ".join(map(str, fo.get("orphaned_carts") or [])) or "none")),
+            ("carts left in conflict", esc(", ".join(map(str, fo.get("conflicted_carts") or [])) or "none")),
+            ("lost items that were failover writes", esc(fo.get("lost_failover_writes")))]))
+    contents = r.get("cart_contents") or {}
+    nodes = [str(n) for n in contents]
+    carts = sorted({str(c) for per in contents.values() if isinstance(per, dict) for c in per})
+    conflicted = {str(c) for c in r.get("conflicted_carts") or {}}
+    if nodes and carts:
+        def cell(items: Any, cart: str) -> str:
+            if items is None:
+                return f"<td class='muted'>{DASH} none</td>"
+            if not isinstance(items, dict):
+                return f"<td>{esc(short_json(items, 80))}</td>"
+            parts = [f"<span class='{'lost' if (cart, str(p)) in lost else ''}'>{esc(str(p).split('/')[-1])}"
+                     f"×{esc(q)}</span>" for p, q in sorted(items.items(), key=lambda kv: str(kv[0]))]
+            return "<td>" + (" ".join(parts) or "empty") + "</td>"
+        rows = "".join(
+            f"<tr><th><code>{esc(c)}</code>{' (conflict)' if c in conflicted else ''}</th>"
+            + "".join(cell((contents[n] or {}).get(c), c) for n in nodes) + "</tr>" for c in carts[:60])
+        out.append("<h4>Each node's carts after healing (product × quantity)</h4><table><tr><th>cart</th>"
+                   + "".join(f"<th>node {esc(n)}</th>" for n in nodes) + "</tr>" + rows + "</table>")
+    return "".join(out)
+
+
+def _prefix(r: dict, faults: Faults, end: int) -> str:
+    """Uses "violations" [{"kind","origin","read","saw","missed","explanation"}], "origins",
+    "multi_origin_keys", "reads_checked"."""
+    out = []
+    origins = r.get("origins") or {}
+    if origins:
+        out.append("<p>Origins: " + ", ".join(
+            f"{esc(o)} ({esc(v.get('keys'))} keys, {esc(v.get('txns'))} writing txns)"
+            for o, v in origins.items() if isinstance(v, dict)) + f"; {esc(r.get('reads_checked'))} multi-key reads "
+            "checked.</p>")
+    rows = []
+    for v in [x for x in r.get("violations") or [] if isinstance(x, dict)][:30]:
+        saw, missed = v.get("saw") or {}, v.get("missed") or {}
+        rows.append(f"<tr><td>{esc(v.get('kind'))}</td><td>{esc(v.get('origin'))}</td>"
+                    f"<td>event {esc((v.get('read') or {}).get('complete_index'))} on {esc((v.get('read') or {}).get('node'))}</td>"
+                    f"<td>{esc(saw.get('element'))} on key {esc(saw.get('key'))}</td>"
+                    f"<td>{esc(missed.get('element'))} on key {esc(missed.get('key'))}</td>"
+                    f"<td>{esc(v.get('explanation'))}</td></tr>")
+    if rows:
+        out.append("<table><tr><th>kind</th><th>origin</th><th>the read</th><th>saw</th><th>missed</th>"
+                   "<th>why that is not a prefix</th></tr>" + "".join(rows) + "</table>")
+    multi = r.get("multi_origin_keys") or {}
+    if multi:
+        out.append("<p>Keys written through several nodes (outside the promise): " + esc(
+            ", ".join(f"{k} ({', '.join(map(str, v))})" for k, v in multi.items())) + "</p>")
+    return "".join(out)
+
+
+def _pool(r: dict, faults: Faults, end: int) -> str:
+    """Uses "holdings" {engineer: [{"call","from","to","node"}]}, "double_bookings", "phantom_claims", "forks"."""
+    out = []
+    pic = pool_svg.draw(r.get("holdings") or {}, [d for d in r.get("double_bookings") or [] if isinstance(d, dict)],
+                        faults, end)
+    if pic:
+        out.append("<p class='muted'>One lane per engineer; each bar is a support call holding it, from its claim's "
+                   "acknowledgement until it began to release it (one colour per call); red marks two calls at "
+                   "once; shaded bands are faults. Hover a bar for the call.</p>")
+        out.append(f"<div class='chart evidence' data-picture='pool'>{pic}</div>")
+    for d in [x for x in r.get("double_bookings") or [] if isinstance(x, dict)][:20]:
+        f, s = d.get("first") or {}, d.get("second") or {}
+        out.append(f"<p><b>{esc(d.get('engineer'))}</b>: {esc(f.get('call'))} (claim event {esc(f.get('claim_index'))}, "
+                   f"{esc(f.get('node'))}) and {esc(s.get('call'))} (claim event {esc(s.get('claim_index'))}, "
+                   f"{esc(s.get('node'))}) from {fmt_s(s.get('from') or 0)}.</p>")
+    forks = [x for x in r.get("forks") or [] if isinstance(x, dict)]
+    if forks:
+        out.append("<h4>Versions replaced more than once</h4>" + "".join(
+            f"<p>index {esc(fk.get('index'))}:</p>" + op_table([o for o in fk.get("ops") or [] if is_op(o)])
+            for fk in forks[:5]))
+    return "".join(out)
+
+
 def _cycles(r: dict, faults: Faults, end: int) -> str:
     """Uses "anomaly_types", "anomalies" {type: [{"type","steps","txns","explanation"}]}, "anomaly_counts",
     "strongest_satisfied", "not"."""
@@ -293,8 +405,8 @@ def _generic(r: dict, faults: Faults, end: int) -> str:
 
 
 RENDERERS: dict[str, Callable[[dict, Faults, int], str]] = {
-    "linearizable": _linear, "bank": _bank, "set": _set, "convergence": _convergence, "cart": _convergence,
-    "list-append": _cycles, "stats": _stats, "generic": _generic,
+    "linearizable": _linear, "bank": _bank, "set": _set, "convergence": _convergence, "cart": _cart,
+    "list-append": _cycles, "origin-prefix": _prefix, "pool": _pool, "stats": _stats, "generic": _generic,
 }
 
 

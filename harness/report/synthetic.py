@@ -161,6 +161,29 @@ def cart_ops() -> tuple[list[dict], tuple[int, int]]:
     return ops, (4_000_000, 8_000_000)
 
 
+def pool_ops() -> tuple[list[dict], tuple[int, int]]:
+    """Engineer-pool calls; during the fault n3 accepts a claim of 'oren' that n1's call already holds."""
+    key, ms = "engineers/available", 1_000_000
+    ops: list[dict] = []
+
+    def write(p: int, f: str, purpose: str, index: int, new: int, value: Any, engineer: str | None, call: str | None,
+              start: int, node: str) -> None:
+        inv = {"key": key, "purpose": purpose, "index": index, "engineer": engineer, "call": call,
+               **({"value": value} if f == "put" else {})}
+        ops.append({"process": p, "f": f, "invoke": inv, "value": {**inv, "successful": True, "current_value": value,
+                    "current_index": new}, "type": "ok", "start": start, "end": start + ms, "node": node})
+
+    write(0, "put", "register", 0, 1, ["oren", "tal"], None, None, 1 * ms, "n1")
+    write(1, "put", "claim", 1, 2, ["tal"], "oren", "calls/1", 3 * ms, "n1")
+    ops.append({"process": 1, "f": "hold", "invoke": {"call": "calls/1", "engineer": "oren", "ms": 9},
+                "value": {"call": "calls/1", "engineer": "oren", "ms": 9}, "type": "ok", "start": 4 * ms + 1,
+                "end": 13 * ms, "node": None})
+    write(2, "put", "claim", 1, 2, ["tal"], "oren", "calls/2", 6 * ms, "n3")  # the same version, taken again
+    write(3, "delete", "claim", 2, 2, None, "tal", "calls/3", 8 * ms, "n2")
+    write(1, "put", "release", 2, 5, ["tal", "oren"], "oren", "calls/1", 14 * ms, "n1")
+    return ops, (5 * ms, 9 * ms)
+
+
 def list_append_events() -> list[dict]:
     """A write skew (G2-item): two concurrent txns each miss the other's append."""
     raw = [
@@ -235,7 +258,7 @@ def check_folder(run_dir: Path, names: list[str], extra: dict | None = None, mod
 
 
 def build(run_dir: Path, kind: str, n_ops: int = 400, seed: int = 1) -> Path:
-    """One of: register, register-valid, bank, set, cart, list-append; checked by the real checkers."""
+    """One of: register, register-valid, bank, set, cart, list-append, engineer-pool; checked by the real checkers."""
     if kind in ("register", "register-valid"):
         ops, fault = register_ops(n_ops, seed, stale_read=kind == "register")
         write_folder(run_dir, "register", _events_from_ops(ops), fault, seed)
@@ -252,6 +275,10 @@ def build(run_dir: Path, kind: str, n_ops: int = 400, seed: int = 1) -> Path:
         ops, fault = cart_ops()
         write_folder(run_dir, "cart", _events_from_ops(ops), fault, seed)
         check_folder(run_dir, ["convergence", "cart", "stats"])
+    elif kind == "engineer-pool":
+        ops, fault = pool_ops()
+        write_folder(run_dir, "engineer-pool", _events_from_ops(ops), fault, seed)
+        check_folder(run_dir, ["pool", "stats"], extra={"key": "engineers/available"})
     elif kind == "list-append":
         write_folder(run_dir, "list-append", list_append_events(), (2_500_000, 5_500_000), seed)
         check_folder(run_dir, ["list-append", "stats"])

@@ -11,7 +11,7 @@ import pytest
 from unkindness.harness.report.synthetic import build, check_folder, write_folder
 
 CORPUS = Path("/work/shared/corpora/linearizability/porcupine-etcd/invalid/etcd_000.jsonl")
-KINDS = ["register", "register-valid", "bank", "set", "cart", "list-append"]
+KINDS = ["register", "register-valid", "bank", "set", "cart", "list-append", "engineer-pool"]
 
 
 @pytest.fixture(scope="session")

@@ -44,7 +44,7 @@ def _check_page(path: Path, expect_pictures: int) -> browser.Page:
 
 
 @pytest.mark.parametrize("kind,pictures", [("register", 1), ("bank", 1), ("list-append", 1), ("set", 0),
-                                           ("cart", 0), ("register-valid", 0)])
+                                           ("cart", 0), ("register-valid", 0), ("engineer-pool", 1)])
 def test_report_loads_and_draws(runs, kind, pictures):
     _check_page(write_report(runs[kind]), pictures)
 

@@ -61,6 +61,20 @@ def test_cart_shows_per_node_differences(runs):
     assert "carts/1" in html and "A:4-x, B:2-y" in html and "node n3" in html
 
 
+def test_cart_shows_each_nodes_carts_and_strikes_out_the_lost_item(runs):
+    html = html_of(runs["cart"])
+    assert "Each node&#x27;s carts after healing" in html or "Each node's carts after healing" in html
+    assert "Lost items" in html and "class='lost'" in html  # p1 is short on n3
+
+
+def test_engineer_pool_draws_who_held_whom_and_the_double_booking(runs):
+    html = html_of(runs["engineer-pool"])
+    assert "data-picture='pool'" in html and "on two calls at once" in html
+    svg = re.search(r"data-picture='pool'>(<svg.*?</svg>)", html, re.S).group(1)
+    assert svg.count("held oren") == 2 and "oren on two calls at once: calls/1 and calls/2" in svg
+    assert ">partition<" in svg
+
+
 def test_list_append_draws_the_cycle(runs):
     html = html_of(runs["list-append"])
     assert "data-picture='cycle'" in html and "G2-item" in html
