@@ -26,21 +26,25 @@ equals ``"B:2-y, A:1-x"``. A document still in conflict everywhere has
 converged, but it is not usable (a load answers 409 until someone resolves
 it): that is reported as unresolved, and is invalid too.
 
-Cart: every acknowledged add-item must be in its cart on every node, with at
-least the quantity it wrote (the Listing 6.6 merge keeps every product and
-the higher quantity, so nothing acknowledged may shrink), unless an
-acknowledged or possibly applied ``remove-item`` of that product or
-``checkout`` of that cart ended after the add began: a removal that could
-have seen the item may take it away, and one concurrent with the add may be
-ordered either side of it. A cart in conflict holds an item when one of its
-versions does. Nodes are judged one by one, so divergent nodes are each
-checked.
+Cart: every acknowledged add-item must be accounted for: in its cart on
+every node with at least the quantity it wrote (the Listing 6.6 merge keeps
+every product and the higher quantity, so nothing acknowledged may shrink),
+or taken by a removal or checkout that ended after the add began and whose
+acknowledgement says it took that product at that quantity or more
+(``remove-item``'s completion carries ``"quantity"``, ``checkout``'s
+``"items"``); a removal or checkout whose outcome is unknown may have taken
+it. A removal that did not see the add cannot take it: the merge keeps the
+add's version. A cart in conflict holds an item when one of its versions
+does. Nodes are judged one by one, so divergent nodes are each checked.
 
-Failover (seed 000), given the primary node: acknowledged writes served by
-another node are failover writes; a cart all of whose acknowledged writes
-were failover writes is an orphan in primary/secondary terms (the primary
-never accepted it). The evidence says which carts are orphans, which are in
-conflict, and which lost items were written, or overwritten, during failover.
+Failover (seed 000): an acknowledged write whose completion value names
+``failover_from`` was sent to another node because the client could not reach
+that one. Given the primary (the first database member when the clients
+started), a cart all of whose acknowledged writes some other node took is an
+orphan in primary/secondary terms: the primary never accepted any of it, and
+only replication brings it back (without the primary, failover writes alone
+decide). The evidence says which carts are orphans, which are in conflict,
+and which lost items were failover writes.
 """
 
 from __future__ import annotations
@@ -333,6 +337,7 @@ class _Add:
     start: float
     raw: tuple
     node: Any
+    failover_from: Any = None
 
 
 def _cart_value(raw: tuple, need_product: bool) -> dict:
@@ -347,6 +352,17 @@ def _cart_value(raw: tuple, need_product: bool) -> dict:
     except TypeError:
         raise HistoryError(f"{where}: cart and product must be strings or numbers, got {brief(v)}") from None
     return v
+
+
+def _number(q: Any) -> bool:
+    return isinstance(q, (int, float)) and not isinstance(q, bool)
+
+
+def _failover_from(raw: tuple) -> Any:
+    """The node an acknowledged write was meant for, when the client failed over from it."""
+    cev = raw[5]
+    value = cev.get("value") if cev is not None else None
+    return value.get("failover_from") if isinstance(value, dict) else None
 
 
 def _op_node(raw: tuple) -> Any:
@@ -371,7 +387,7 @@ def _items_on(entry: dict | None, conflict: list | None, where: str) -> dict | N
 @gc_paused()
 def check_cart(history: Iterable[dict], *, nodes: Collection | None = None, primary: Any = None) -> dict:
     """Every acknowledged cart item is in the cart on every node, at no lower quantity,
-    unless a removal that may have come after it took it away (see the module docstring).
+    unless a removal or checkout that may have come after it took it (see the module docstring).
 
     Result: ``{"valid", "summary", ["explanation"], "acknowledged_items",
     "excused_items", "carts", "nodes", "problem_count", "problems": [{"cart",
@@ -380,11 +396,12 @@ def check_cart(history: Iterable[dict], *, nodes: Collection | None = None, prim
     "cart_contents": {node: {cart: {product: quantity} | None}},
     "conflicted_carts", ["failover"], "nodes_without_final_read",
     "truncated"}``. A problem is one (cart, product) whose strongest
-    unexcused acknowledged add is missing or short on at least one node.
+    acknowledged add that nothing took away is missing or short on at least one node.
     """
     adds: list[_Add] = []
-    removed_until: dict[tuple, float] = {}  # (cart, product | None) -> latest end of a removal that may have happened
-    written_by: dict[Any, list] = {}  # cart -> nodes of its acknowledged writes
+    # (cart, product | None) -> [(end, quantity taken | None = unknown)] of removals (None: checkouts)
+    takers: dict[tuple, list[tuple[float, Any]]] = {}
+    written_by: dict[Any, list] = {}  # cart -> (node, failover_from) of its acknowledged writes
 
     def on_write(raw: tuple) -> None:
         f, typ, ipos, iev, cpos, cev = raw
@@ -392,22 +409,37 @@ def check_cart(history: Iterable[dict], *, nodes: Collection | None = None, prim
             return
         v = _cart_value(raw, need_product=f != "checkout")
         if typ == "ok":
-            written_by.setdefault(v["cart"], []).append(_op_node(raw))
+            written_by.setdefault(v["cart"], []).append((_op_node(raw), _failover_from(raw)))
+        done = cev.get("value") if cev is not None and isinstance(cev.get("value"), dict) else {}
         if f == "add-item":
             if typ != "ok":
                 return
-            done = cev.get("value") if isinstance(cev.get("value"), dict) else {}
             q = done.get("quantity", v.get("quantity", 1))
             if isinstance(q, bool) or not isinstance(q, (int, float)):
                 raise HistoryError(f"event {cev.get('index', cpos)} (add-item): quantity must be a number, got {q!r}")
-            adds.append(_Add(v["cart"], v["product"], q, event_time(iev, ipos), raw, _op_node(raw)))
+            adds.append(_Add(v["cart"], v["product"], q, event_time(iev, ipos), raw, _op_node(raw),
+                             _failover_from(raw)))
             return
-        done = cev.get("value") if cev is not None and isinstance(cev.get("value"), dict) else {}
         if typ == "ok" and done.get("removed") is False:
             return  # it found nothing to remove, and wrote nothing
         end = event_time(cev, cpos) if typ == "ok" else FOREVER
-        key = (v["cart"], v["product"] if f == "remove-item" else None)
-        removed_until[key] = max(removed_until.get(key, -FOREVER), end)
+        if f == "remove-item":
+            taken = done.get("quantity") if typ == "ok" else None
+            takers.setdefault((v["cart"], v["product"]), []).append((end, taken if _number(taken) else None))
+        else:
+            items = done.get("items") if typ == "ok" else None
+            takers.setdefault((v["cart"], None), []).append((end, items if isinstance(items, dict) else None))
+
+    def taken_later(a: _Add) -> bool:
+        """A removal or checkout that may have seen this add took the product at its quantity, or its
+        outcome is unknown (ended after the add began: one that ended before cannot have seen it)."""
+        for end, q in takers.get((a.cart, a.product), ()):
+            if end > a.start and (q is None or q >= a.quantity):
+                return True
+        for end, items in takers.get((a.cart, None), ()):
+            if end > a.start and (items is None or _number(items.get(a.product)) and items[a.product] >= a.quantity):
+                return True
+        return False
 
     finals, tried = _final_states(history, ("final-read", *WRITE_FS), on_write)
     expected = set(tried) | (set(nodes) if nodes is not None else set())
@@ -416,11 +448,10 @@ def check_cart(history: Iterable[dict], *, nodes: Collection | None = None, prim
     states = {_node_name(n): finals[n][0] for n in ordered}
     conflicts = {_node_name(n): finals[n][1] for n in ordered}
 
-    required: dict[tuple, _Add] = {}  # (cart, product) -> the strongest add no removal excuses
+    required: dict[tuple, _Add] = {}  # (cart, product) -> the strongest add nothing took away later
     excused = 0
     for a in adds:
-        until = max(removed_until.get((a.cart, a.product), -FOREVER), removed_until.get((a.cart, None), -FOREVER))
-        if a.start < until:
+        if taken_later(a):
             excused += 1
             continue
         rec = required.get((a.cart, a.product))
@@ -471,13 +502,13 @@ def check_cart(history: Iterable[dict], *, nodes: Collection | None = None, prim
                 "cart_missing_on": [n for n in states if items[n][c] is None],
                 "cart_in_conflict_on": result["conflicted_carts"].get(c, []),
             }
-            if primary is not None:
-                problem["during_failover"] = a.node != primary
+            if a.failover_from is not None or primary is not None:
+                problem["during_failover"] = a.failover_from is not None or a.node != primary
             problems.append(problem)
     result["problem_count"] = count
     result["problems"] = problems
     result["truncated"] = count > len(problems)
-    if primary is not None:
+    if primary is not None or any(f is not None for ws in written_by.values() for _, f in ws):
         result["failover"] = _failover_evidence(primary, written_by, result["conflicted_carts"], problems)
     note = f" No final read from {', '.join(missing_nodes)}: judged on the others." if missing_nodes else ""
     if count:
@@ -485,15 +516,15 @@ def check_cart(history: Iterable[dict], *, nodes: Collection | None = None, prim
         first = problems[0]
         bad_nodes = [n for n, v in first["found"].items() if v is None or v < first["acknowledged_quantity"]]
         result["summary"] = (
-            f"{count} acknowledged cart items are missing or short on some node ({len(adds)} acknowledged, "
-            f"{excused} of them possibly removed later)." + note
+            f"{count} acknowledged cart items are missing or short on some node ({len(adds)} acknowledged adds, "
+            f"{excused} of them taken by a later removal or checkout)." + note
         )
         result["explanation"] = (
             "Each acknowledged add-item must survive in the merged cart (the merge script keeps every "
-            "product and the higher quantity) unless a removal or checkout that may have come after it took "
-            f"it away. Product {first['product']!r} in cart {first['cart']!r} was acknowledged with quantity "
-            f"{first['acknowledged_quantity']} (event {first['op']['complete_index']}) and nothing removed it "
-            f"afterwards, but node(s) {', '.join(bad_nodes)} hold "
+            "product and the higher quantity) unless a removal or checkout that came after it took it. Product "
+            f"{first['product']!r} in cart {first['cart']!r} was acknowledged with quantity "
+            f"{first['acknowledged_quantity']} (event {first['op']['complete_index']}), no later removal or "
+            f"checkout took it, but node(s) {', '.join(bad_nodes)} hold "
             f"{', '.join(repr(first['found'][n]) for n in bad_nodes)}: an acknowledged write was lost, for "
             "example by a latest-write-wins resolution instead of the merge, or by a replicated version "
             "that replaced a concurrent one."
@@ -503,28 +534,38 @@ def check_cart(history: Iterable[dict], *, nodes: Collection | None = None, prim
         result["summary"] = "No add-item was acknowledged, so there is nothing that must be in a cart."
     else:
         result["summary"] = (
-            f"All {len(required)} acknowledged items that no later removal could have taken are in their "
-            f"carts on all {len(states)} nodes at their acknowledged quantities ({len(adds)} acknowledged adds "
-            f"in {len(carts)} carts)." + note
+            f"All {len(adds)} acknowledged adds in {len(carts)} carts are accounted for: {excused} taken by a later "
+            f"removal or checkout, the rest in their carts on all {len(states)} nodes at their acknowledged "
+            "quantities." + note
         )
     return result
 
 
 def _failover_evidence(primary: Any, written_by: dict, conflicted: dict, problems: list[dict]) -> dict:
-    """Seed 000 in numbers: writes the secondaries acknowledged, orphans, conflicts, losses."""
-    secondary = {c: [n for n in ns if n != primary] for c, ns in written_by.items()}
-    orphans = sorted((c for c, ns in written_by.items() if ns and all(n != primary for n in ns)), key=str)
+    """Seed 000 in numbers: the writes clients moved to another node because theirs was
+    unreachable, the carts only such writes made (orphans), conflicts, losses; and the
+    writes any node but the first primary took (after the topology moved, too)."""
+    failover = {c: [(n, f) for n, f in ws if f is not None] for c, ws in written_by.items()}
+
+    def off_primary(n: Any, f: Any) -> bool:
+        return f is not None if primary is None else n != primary
+
+    orphans = sorted((c for c, ws in written_by.items() if ws and all(off_primary(n, f) for n, f in ws)), key=str)
     by_node: dict = {}
-    for ns in secondary.values():
-        for n in ns:
-            by_node[str(n)] = by_node.get(str(n), 0) + 1
-    return {
+    for ws in failover.values():
+        for n, f in ws:
+            key = f"{f} -> {n}"
+            by_node[key] = by_node.get(key, 0) + 1
+    out = {
         "primary": primary,
-        "secondary_writes": sum(len(ns) for ns in secondary.values()),
-        "secondary_writes_by_node": by_node,
-        "carts_written_on_secondaries": sorted((c for c, ns in secondary.items() if ns), key=str)[:MAX_LISTED],
+        "failover_writes": sum(len(ws) for ws in failover.values()),
+        "failover_writes_by_route": by_node,
+        "carts_with_failover_writes": sorted((c for c, ws in failover.items() if ws), key=str)[:MAX_LISTED],
         "orphaned_carts": orphans[:MAX_LISTED],
         "orphaned_count": len(orphans),
         "conflicted_carts": sorted(conflicted, key=str)[:MAX_LISTED],
         "lost_failover_writes": sum(1 for p in problems if p.get("during_failover")),
     }
+    if primary is not None:
+        out["writes_off_the_primary"] = sum(1 for ws in written_by.values() for n, _ in ws if n != primary)
+    return out

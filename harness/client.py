@@ -113,6 +113,8 @@ class NodeClient:
         # True when the last request was retried elsewhere after an attempt that
         # may have been applied: an answer of "not applied" is then unknown.
         self.retried_after_unknown = False
+        # The node the last request was meant for, when another one answered it (failover).
+        self.failed_over_from: str | None = None
 
     def close(self) -> None:
         self.http.close()
@@ -380,6 +382,7 @@ class ClusterClient(NodeClient):
                 ok: Sequence[int] = (200, 201, 204), idempotent: bool = False) -> requests.Response:
         write = method != "GET"
         self.retried_after_unknown = False
+        self.failed_over_from = None
         maybe_applied: ClientError | None = None
         last: ClientError | None = None
         for node in self.candidates(write):
@@ -394,6 +397,8 @@ class ClusterClient(NodeClient):
                 if not e.failover:
                     break
                 self.topology.mark_failed(node)
+                if self.failed_over_from is None:
+                    self.failed_over_from = node.name
                 continue
             self.topology.mark_ok(node)
             return resp

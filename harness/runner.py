@@ -137,6 +137,7 @@ def write_test_json(run_dir: Path, cfg: TestConfig, cluster: Cluster | None, ext
     })
     if cluster is not None:
         data["node_addresses"] = [asdict(a) for a in cluster.addresses]
+        data["database_record"] = cluster.database_record  # what the workload created the database with
     data["checks"] = [c.to_json() for c in workloads.get(cfg.workload).checks(workload_options(cfg), data)]
     (run_dir / "test.json").write_text(json.dumps(data, indent=2, default=str) + "\n")
 

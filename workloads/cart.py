@@ -75,7 +75,8 @@ return final;"""
 @dataclass(frozen=True)
 class Options:
     carts: int = opt(4, "How many carts are in use at once.", min=1)
-    products: int = opt(6, "How many different products go into carts.", min=1, max=len(PRODUCT_NAMES))
+    products: int = opt(20, "How many different products go into carts (fewer: more quantities merged; "
+                        "more: a lost item is less often hidden by a later add of the same product).", min=1)
     resolver: str = opt("script", "The conflict solver for the carts' collection: script (Listing 6.6), "
                         "latest (newest @last-modified wins), none (conflicts stay until resolved by hand).",
                         choices=RESOLVERS)
@@ -85,6 +86,13 @@ class Options:
 
 def product_id(k: int) -> str:
     return f"products/{k + 1}"
+
+
+def product_name(pid: str) -> str:
+    """Milk, Bread, ..., then Milk 2, Bread 2, ..."""
+    k = int(pid.rsplit("/", 1)[1]) - 1
+    n, i = divmod(k, len(PRODUCT_NAMES))
+    return PRODUCT_NAMES[i] + (f" {n + 1}" if n else "")
 
 
 class CartSource:
@@ -132,26 +140,31 @@ class CartClient:
         items = [dict(i) for i in doc["Items"]] if doc else []
         match = next((i for i in items if i.get("ProductId") == v["product"]), None)
         if match is None:
-            k = int(v["product"].rsplit("/", 1)[1]) - 1
-            match = {"ProductId": v["product"], "Quantity": 0, "Name": PRODUCT_NAMES[k % len(PRODUCT_NAMES)]}
+            match = {"ProductId": v["product"], "Quantity": 0, "Name": product_name(v["product"])}
             items.append(match)
         match["Quantity"] += 1
         self._write(v["cart"], items, doc)
-        return Completion("ok", {**v, "quantity": match["Quantity"]}, self.http.answered_by)
+        return self._done({**v, "quantity": match["Quantity"]})
 
     def _remove(self, v: dict, doc: dict | None) -> Completion:
         items = [i for i in (doc or {}).get("Items", []) if i.get("ProductId") != v["product"]]
         if doc is None or len(items) == len(doc["Items"]):
             return Completion("ok", {**v, "removed": False}, self.http.answered_by)
+        taken = max(i["Quantity"] for i in doc["Items"] if i.get("ProductId") == v["product"])
         self._write(v["cart"], items, doc)
-        return Completion("ok", {**v, "removed": True}, self.http.answered_by)
+        return self._done({**v, "removed": True, "quantity": taken})
 
     def _checkout(self, v: dict, doc: dict | None) -> Completion:
         if doc is None:
             return Completion("fail", v, self.http.answered_by, "no such cart")
         self.http.batch([{"Id": v["cart"], "Type": "DELETE", "ChangeVector": doc["@metadata"]["@change-vector"]}])
-        return Completion("ok", {**v, "items": {i["ProductId"]: i["Quantity"] for i in doc["Items"]}},
-                          self.http.answered_by)
+        return self._done({**v, "items": {i["ProductId"]: i["Quantity"] for i in doc["Items"]}})
+
+    def _done(self, value: dict) -> Completion:
+        """An acknowledged write; one the client failed over to another node says so (seed 000)."""
+        if self.http.failed_over_from is not None:
+            value = {**value, "failover_from": self.http.failed_over_from}
+        return Completion("ok", value, self.http.answered_by)
 
     def _write(self, cart: str, items: list[dict], doc: dict | None) -> None:
         # "" = must not exist yet: a cart created concurrently elsewhere on this node makes it a 409

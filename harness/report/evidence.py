@@ -259,12 +259,13 @@ def _cart(r: dict, faults: Faults, end: int) -> str:
                    "<th>quantity per node</th><th>written during failover</th></tr>" + rows + "</table>")
     fo = r.get("failover")
     if isinstance(fo, dict):
-        out.append("<h4>Failover (seed 000): writes the secondaries took</h4>" + _kv([
-            ("primary", esc(fo.get("primary"))),
-            ("acknowledged by a secondary", esc(f"{fo.get('secondary_writes')} writes ("
-                                                + ", ".join(f"{n}: {c}" for n, c in (fo.get('secondary_writes_by_node')
-                                                                                     or {}).items()) + ")")),
-            ("orphaned carts (every write on a secondary)",
+        routes = ", ".join(f"{n}: {c}" for n, c in (fo.get("failover_writes_by_route") or {}).items())
+        out.append("<h4>Failover (seed 000): writes clients moved to another node</h4>" + _kv([
+            ("primary", esc(fo.get("primary") if fo.get("primary") is not None else DASH)),
+            ("failover writes (acknowledged)", esc(f"{fo.get('failover_writes')}" + (f" ({routes})" if routes else ""))),
+            ("writes any node but the primary took",
+             esc(fo.get("writes_off_the_primary") if "writes_off_the_primary" in fo else DASH)),
+            ("orphaned carts (no write of theirs on the primary)",
              esc(f"{fo.get('orphaned_count')}: " + ", ".join(map(str, fo.get("orphaned_carts") or [])) or "none")),
             ("carts left in conflict", esc(", ".join(map(str, fo.get("conflicted_carts") or [])) or "none")),
             ("lost items that were failover writes", esc(fo.get("lost_failover_writes")))]))

@@ -149,8 +149,8 @@ def test_cart_accepts_the_merged_cart_of_listing_6_7():
     r = check_cart(h.events)
     assert r["valid"] is True
     assert (r["acknowledged_items"], r["carts"], r["problem_count"]) == (4, 1, 0)
-    assert r["summary"] == ("All 3 acknowledged items that no later removal could have taken are in their carts "
-                            "on all 2 nodes at their acknowledged quantities (4 acknowledged adds in 1 carts).")
+    assert r["summary"] == ("All 4 acknowledged adds in 1 carts are accounted for: 0 taken by a later removal or "
+                            "checkout, the rest in their carts on all 2 nodes at their acknowledged quantities.")
     assert r["cart_contents"]["A"]["carts/1"] == {"products/2134-B": 2, "products/9231-C": 1, "products/8412-B": 2}
 
 
@@ -200,27 +200,35 @@ def test_cart_quantity_is_what_the_acknowledged_write_put_there():
     assert r["valid"] is False and r["problems"][0]["acknowledged_quantity"] == 3
 
 
-def test_cart_a_removal_that_may_come_after_the_add_excuses_it():
-    # checkout of the whole cart, overlapping the add: the item may be gone
+def test_cart_an_add_taken_by_a_later_removal_or_checkout_is_accounted_for():
+    checkout = {"cart": "carts/1"}
+    took_p1 = {"cart": "carts/1", "items": {"p1": 1}}
+    # a checkout that took the item, after the add began
+    h = H().add_item("carts/1", "p1", 1).op(1, "checkout", checkout, took_p1).final("A", {})
+    r = check_cart(h.events)
+    assert r["valid"] is True and r["excused_items"] == 1
+    # ... one that ended before the add began cannot have taken it
     h = H().add_item("carts/1", "p1", 1)
     h.events[-2]["time"], h.events[-1]["time"] = 100, 200
-    h.op(1, "checkout", {"cart": "carts/1"})  # runs at t=30..35: ended before the add began
-    r = check_cart(h.final("A", {}).events)
-    assert r["valid"] is False  # a checkout that ended before the add began cannot remove it
-    h2 = H().add_item("carts/1", "p1", 1).op(1, "checkout", {"cart": "carts/1"}).final("A", {})
-    r2 = check_cart(h2.events)
-    assert r2["valid"] is True and r2["excused_items"] == 1
-    # a remove-item of that product excuses it; of another product it does not
-    h3 = H().add_item("carts/1", "p1", 1).add_item("carts/1", "p2", 1)
-    h3.op(1, "remove-item", {"cart": "carts/1", "product": "p1"}, {"cart": "carts/1", "product": "p1", "removed": True})
-    r3 = check_cart(h3.final("A", cart_docs(cart())).events)
-    assert r3["problem_count"] == 1 and r3["problems"][0]["product"] == "p2"
-    # a removal whose outcome is unknown may have happened; a failed one did not; one that found nothing wrote nothing
+    h.op(1, "checkout", checkout, took_p1)  # runs at t=10..15
+    assert check_cart(h.final("A", {}).events)["valid"] is False
+    # ... and one whose items lack it did not see it: the merge keeps the add, so it must still be there
+    h = H().add_item("carts/1", "p1", 1).op(1, "checkout", checkout, {"cart": "carts/1", "items": {"p2": 3}})
+    assert check_cart(h.final("A", {}).events)["valid"] is False
+    h = H().add_item("carts/1", "p1", 3).op(1, "checkout", checkout, {"cart": "carts/1", "items": {"p1": 2}})
+    assert check_cart(h.final("A", {}).events)["valid"] is False  # it took less than was acknowledged
+    # a remove-item that took that product; of another product it takes nothing
+    h = H().add_item("carts/1", "p1", 1).add_item("carts/1", "p2", 1)
+    h.op(1, "remove-item", {"cart": "carts/1", "product": "p1"},
+         {"cart": "carts/1", "product": "p1", "removed": True, "quantity": 1})
+    r = check_cart(h.final("A", cart_docs(cart())).events)
+    assert r["problem_count"] == 1 and r["problems"][0]["product"] == "p2"
+    # an unknown outcome may have taken it; a failed one did not; one that found nothing wrote nothing
     for typ, result, excused in (("info", None, True), ("fail", None, False),
                                  ("ok", {"cart": "carts/1", "product": "p1", "removed": False}, False)):
-        h4 = H().add_item("carts/1", "p1", 1)
-        h4.op(1, "remove-item", {"cart": "carts/1", "product": "p1"}, result, typ=typ)
-        assert check_cart(h4.final("A", cart_docs(cart())).events)["valid"] is excused, (typ, result)
+        h = H().add_item("carts/1", "p1", 1)
+        h.op(1, "remove-item", {"cart": "carts/1", "product": "p1"}, result, typ=typ)
+        assert check_cart(h.final("A", cart_docs(cart())).events)["valid"] is excused, (typ, result)
 
 
 def test_unresolved_conflicts_are_reported_and_their_versions_hold_items():
@@ -244,23 +252,30 @@ def test_unresolved_conflicts_are_reported_and_their_versions_hold_items():
         check_convergence(H().op(10, "final-read", None, {"docs": {}, "conflicts": {"c": []}}, node="A").events)
 
 
-def test_failover_evidence_names_secondary_writes_orphans_and_their_losses():
+def test_failover_evidence_names_failover_writes_orphans_and_their_losses():
     h = H()
     h.op(0, "add-item", {"cart": "carts/1", "product": "p1"}, {"cart": "carts/1", "product": "p1", "quantity": 1},
          node="n1")
-    h.op(1, "add-item", {"cart": "carts/1", "product": "p2"}, {"cart": "carts/1", "product": "p2", "quantity": 1},
-         node="n2")
-    h.op(1, "add-item", {"cart": "carts/2", "product": "p1"}, {"cart": "carts/2", "product": "p1", "quantity": 1},
-         node="n2")
+    h.op(1, "add-item", {"cart": "carts/1", "product": "p2"},
+         {"cart": "carts/1", "product": "p2", "quantity": 1, "failover_from": "n1"}, node="n2")
+    h.op(1, "add-item", {"cart": "carts/2", "product": "p1"},
+         {"cart": "carts/2", "product": "p1", "quantity": 1, "failover_from": "n1"}, node="n2")
+    h.op(2, "add-item", {"cart": "carts/3", "product": "p1"}, {"cart": "carts/3", "product": "p1", "quantity": 1},
+         node="n3")  # the topology had moved: not a failover of this client
     docs = {"carts/1": {"change_vector": "A:1-x, B:1-y", "doc": cart(("p1", 1))},
-            "carts/2": {"change_vector": "B:2-y", "doc": cart(("p1", 1))}}
+            "carts/2": {"change_vector": "B:2-y", "doc": cart(("p1", 1))},
+            "carts/3": {"change_vector": "C:1-z", "doc": cart(("p1", 1))}}
     h.final("n1", docs).final("n2", docs)
     r = check_cart(h.events, primary="n1")
     f = r["failover"]
-    assert (f["primary"], f["secondary_writes"], f["secondary_writes_by_node"]) == ("n1", 2, {"n2": 2})
-    assert f["orphaned_carts"] == ["carts/2"] and f["carts_written_on_secondaries"] == ["carts/1", "carts/2"]
+    assert (f["failover_writes"], f["failover_writes_by_route"], f["writes_off_the_primary"]) == (2, {"n1 -> n2": 2}, 3)
+    assert f["orphaned_carts"] == ["carts/2", "carts/3"] and f["carts_with_failover_writes"] == ["carts/1", "carts/2"]
     assert f["lost_failover_writes"] == 1 and r["problems"][0]["during_failover"] is True
-    assert "failover" not in check_cart(h.events)
+    without_primary = check_cart(h.events)["failover"]  # failover writes alone are enough to report it
+    assert without_primary["failover_writes"] == 2 and "writes_off_the_primary" not in without_primary
+    assert without_primary["orphaned_carts"] == ["carts/2"]
+    plain = H().add_item("carts/1", "p1", 1).final("A", cart_docs(cart(("p1", 1))))
+    assert "failover" not in check_cart(plain.events)
 
 
 @pytest.mark.parametrize("value,doc,msg", [

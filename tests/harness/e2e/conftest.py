@@ -1,3 +1,4 @@
+import json
 import os
 import subprocess
 import sys
@@ -40,3 +41,35 @@ def leftovers(root: Path) -> list[str]:
     found = [n for n in names if any(n.startswith(f"uk{i}") for i in ids)]
     procs = subprocess.run(["pgrep", "-f", f"unkindness-server.*{root}"], capture_output=True, text=True).stdout.split()
     return found + [f"pid {p}" for p in procs]
+
+
+def harness_test(tmp_path, env, *args, timeout=240):
+    """`harness test ARGS` into tmp_path/results: (completed process, results/latest)."""
+    cp = subprocess.run([HARNESS, "test", "--results-dir", str(tmp_path / "results"), *args],
+                        capture_output=True, text=True, timeout=timeout, env=env)
+    run_dir = tmp_path / "results" / "latest"
+    return cp, run_dir
+
+
+def results(run_dir):
+    return json.loads((run_dir / "results.json").read_text())
+
+
+def history(run_dir) -> list[dict]:
+    return [json.loads(line) for line in (run_dir / "history.jsonl").read_text().splitlines()]
+
+
+def caught_within(tmp_path, env, args, seeds=(1, 2, 3)):
+    """Runs the configuration with each seed until one ends INVALID; returns that run's (cp, dir)."""
+    for seed in seeds:
+        cp, run = harness_test(tmp_path, env, *args, "--seed", str(seed))
+        if cp.returncode == 1:
+            break
+    return cp, run
+
+
+def recheck(run_dir, env) -> int:
+    """`harness check` on a stored run: its exit code (the verdict again, from test.json alone)."""
+    cp = subprocess.run([HARNESS, "check", str(run_dir), "--quiet"], capture_output=True, text=True, timeout=240,
+                        env=env)
+    return cp.returncode

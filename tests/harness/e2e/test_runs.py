@@ -7,20 +7,9 @@ import time
 
 import pytest
 
-from conftest import HARNESS, leftovers
+from conftest import HARNESS, harness_test, leftovers, results
 
 FAST = ["--nodes", "5", "--time-limit", "8", "--nemesis-interval", "4", "--recovery-time", "2"]
-
-
-def harness_test(tmp_path, env, *args, timeout=240):
-    cp = subprocess.run([HARNESS, "test", "--results-dir", str(tmp_path / "results"), *args],
-                        capture_output=True, text=True, timeout=timeout, env=env)
-    run_dir = tmp_path / "results" / "latest"
-    return cp, run_dir
-
-
-def results(run_dir):
-    return json.loads((run_dir / "results.json").read_text())
 
 
 def test_set_under_kill_on_a_correct_server_is_valid_and_leaves_nothing(tmp_path, env):
