@@ -151,7 +151,8 @@ def _print_result(result: dict, names: list[str]) -> None:
 @click.option("--model", "-m", help="Linearizability model: register, cas-register, cmpxchg, kv, set, mutex. "
               "Implies --checker linearizable.")
 @click.option("--checker", "-c", "checkers", multiple=True,
-              help="Checker to run (repeatable): linearizable, bank, set, convergence, cart, list-append, stats. "
+              help="Checker to run (repeatable): linearizable, bank, set, convergence, cart, list-append, "
+              "origin-prefix, pool, stats. "
               "Default: the workload's checkers for a results folder, else judged from the operations.")
 @click.option("--init", "init_json", help="Initial model value as JSON, e.g. 'null' or '0'.")
 @click.option("--time-limit", type=click.FloatRange(min=0, min_open=True),

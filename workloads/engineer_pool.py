@@ -130,12 +130,12 @@ class PoolSource:
                 return Invocation("put", {**base, "value": [*pool, engineer], "index": index,
                                           "engineer": engineer})
             if verdict == "no":  # back already, or another call has it now
-                self._done(call, engineer)
+                self.end_call(call, engineer)
                 return self.next_op(rng, worker)
             call.step = "return-read"  # look again once the claim in flight is decided
         return Invocation("get", {**base, **({"engineer": call.engineer} if call.engineer else {})})
 
-    def _done(self, call: Call, engineer: str | None) -> None:
+    def end_call(self, call: Call, engineer: str | None) -> None:
         with self.registry.lock:
             if engineer is not None and self.registry.holders.get(engineer) == call.id:
                 del self.registry.holders[engineer]
@@ -216,7 +216,7 @@ class PoolClient:
                 call.step, call.engineer = "claim-read", None
             return done
         if done.type == "ok" and done.value["successful"]:
-            self.source._done(call, engineer)
+            self.source.end_call(call, engineer)
         else:
             call.step = "return-read"  # someone changed the pool, or we do not know: look again
         return done

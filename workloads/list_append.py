@@ -140,6 +140,10 @@ class ListAppend(Workload):
     summary = "Elle's list-append transactions over documents, checked for dependency cycles"
     Options = Options
 
+    def __init__(self, options: Options, run: Any) -> None:
+        super().__init__(options, run)
+        self._source: ListAppendSource | None = None
+
     def validate(self) -> None:
         if self.options.txn_mode == "single-node" and self.run.client_mode != "pinned":
             raise WorkloadError("list-append --txn-mode single-node needs --client-mode pinned: each key is "
@@ -160,8 +164,7 @@ class ListAppend(Workload):
 
     def final_op(self, node: NodeAddress) -> Invocation:
         """Every key ever appended to, read on this node after healing."""
-        source = getattr(self, "_source", None)
-        keys = sorted(source.writes) if source is not None else []
+        keys = sorted(self._source.writes) if self._source is not None else []
         return Invocation("txn", [["r", k, None] for k in keys] or [["r", 0, None]])
 
     @classmethod

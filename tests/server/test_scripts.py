@@ -7,32 +7,7 @@ import copy
 import pytest
 
 from unkindness.server.scripts import ScriptError, check_script, run_resolution_script
-
-LISTING_6_6 = """var final = docs[0];
-
-for (var i = 1; i < docs.length; i++)
-{
-    var currentCart = docs[i];
-    for (var j = 0; j < currentCart.Items.length; j++)
-    {
-        var item = currentCart.Items[j];
-        var match = final.Items
-            .find(i => i.ProductId == item.ProductId);
-        if (!match)
-        {
-            // not in cart, add
-            final.Items.push(item);
-        }
-        else
-        {
-            match.Quantity = Math.max(
-                item.Quantity,
-                match.Quantity);
-        }
-    }
-}
-
-return final;"""
+from unkindness.workloads.cart import LISTING_6_6  # tests/workloads/test_cart.py compares it with the seed
 
 CART_A = {
     "Name": "Oren Eini",
