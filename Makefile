@@ -6,7 +6,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 # Debian packages the tests and the demo use; installed only when missing.
-APT_PACKAGES := sqlite3 procps iproute2 iptables chromium
+APT_PACKAGES := sqlite3 procps iproute2 iptables chromium faketime
 
 .PHONY: setup system test demo bench clean-venv
 

@@ -82,13 +82,14 @@ class NetnsNode:
     def exec(self, argv: Sequence[str], timeout: float = 10.0, check: bool = True) -> subprocess.CompletedProcess:
         return _run(["ip", "netns", "exec", self.ns, *argv], timeout=timeout, check=check)
 
-    def start(self, argv: Sequence[str], log_path: Path) -> int:
+    def start(self, argv: Sequence[str], log_path: Path, env: dict[str, str] | None = None) -> int:
         if self.running():
             raise RuntimeError_(f"{self.name}: a server is already running (pid {self.proc.pid})")
         log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(log_path, "ab") as log:
             self.proc = subprocess.Popen(["ip", "netns", "exec", self.ns, *argv], stdin=subprocess.DEVNULL,
-                                         stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+                                         stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                                         env={**os.environ, **(env or {})})
         self.journal.add_process(self.proc.pid, ns=self.ns, node=self.name)
         return self.proc.pid
 
@@ -189,7 +190,7 @@ class NetnsRuntime:
         return removed
 
 
-def _netns_pids(ns: str) -> list[int]:
+def netns_pids(ns: str) -> list[int]:
     cp = _run(["ip", "netns", "pids", ns], check=False)
     return [int(p) for p in cp.stdout.split()] if cp.returncode == 0 else []
 
@@ -214,7 +215,7 @@ def clean_entries(entries: list[dict]) -> list[str]:
                 removed.append(f"process {pid} ({e.get('node', '?')})")
     for e in entries:
         if e["kind"] == "netns" and e.get("name") in existing_ns:
-            pids = _netns_pids(e["name"])
+            pids = netns_pids(e["name"])
             for pid in pids:
                 _kill_pid(pid)
                 removed.append(f"process {pid} in {e['name']}")

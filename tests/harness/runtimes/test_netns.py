@@ -121,6 +121,21 @@ def test_clean_finds_our_names_even_without_a_journal(state_dir):
         rt.teardown()
 
 
+def test_clean_leaves_alone_a_run_journaled_elsewhere_while_its_harness_lives(state_dir, tmp_path):
+    """Another state directory's run (another user, a CI job beside this one) is not an orphan
+    while the process that started its servers is alive; once that harness is gone, it is."""
+    run_id = new_run_id()
+    rt = NetnsRuntime(run_id, 1, journal=Journal(run_id, state_dir / "elsewhere"))
+    rt.setup()
+    try:
+        rt.nodes[0].start(["sleep", "600"], tmp_path / "sleep.log")  # its parent: this live test process
+        cp = subprocess.run([HARNESS, "clean"], capture_output=True, text=True, timeout=60,
+                            env={**os.environ, "UNKINDNESS_STATE_DIR": str(state_dir)})
+        assert cp.returncode == 0 and f"uk{run_id}" not in cp.stdout and len(ours(run_id)) == 3
+    finally:
+        rt.teardown()
+
+
 def test_clean_leaves_a_live_run_alone_unless_forced(state_dir):
     run_id = new_run_id()
     script = f"""
