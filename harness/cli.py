@@ -17,7 +17,7 @@ from typing import Any
 
 import click
 
-from unkindness import workloads
+from unkindness import nemeses, workloads
 from unkindness.harness import checking, history_files
 from unkindness.harness import options as options_mod
 from unkindness.harness.client import CLIENT_MODES, FAILOVER_WRITES
@@ -255,7 +255,7 @@ def _concurrency(ctx: click.Context, param: click.Parameter, value: str) -> str:
 @cli.command("test")
 @click.option("--workload", "-w", required=True, type=click.Choice(workloads.names()), help="What the clients do.")
 @click.option("--nemesis", default="none", show_default=True, callback=_csv,
-              help="Faults, comma-separated to combine: none, partition, kill.")
+              help="Faults, comma-separated to combine: none, partition, kill, pause, clock, packet.")
 @click.option("--nodes", "-n", "nodes", default=5, show_default=True, type=click.IntRange(1, 50),
               help="How many nodes.")
 @click.option("--runtime", default="netns", show_default=True, type=click.Choice(["netns"]),
@@ -271,8 +271,6 @@ def _concurrency(ctx: click.Context, param: click.Parameter, value: str) -> str:
 @click.option("--defect", "defects", multiple=True, help="Server defect switch to turn on (repeatable); see unkindness-server --help.")
 @click.option("--nemesis-interval", default=10.0, show_default=True, type=click.FloatRange(min=0.2),
               help="Seconds per fault cycle: fault for half of it, healed for the other half.")
-@click.option("--partition-kinds", callback=_csv, default="halves,isolated,majorities-ring,bridge", show_default=True,
-              help="Partition shapes to choose from: halves, isolated, majorities-ring, bridge, one-way.")
 @click.option("--recovery-time", default=5.0, show_default=True, type=click.FloatRange(min=0),
               help="Seconds to wait after healing before the final reads.")
 @click.option("--replication-factor", type=click.IntRange(min=1), help="Database replication factor (default: all nodes).")
@@ -291,11 +289,12 @@ def _concurrency(ctx: click.Context, param: click.Parameter, value: str) -> str:
 @click.option("--results-dir", default="results", show_default=True, type=click.Path(file_okay=False, path_type=Path))
 @click.option("--leave-db-running", is_flag=True, help="Keep the cluster up after the run, to poke at it.")
 @options_mod.click_options((w.name, w.Options) for w in workloads.all_workloads())
+@options_mod.click_options((f"nemesis {n.name}", n.Options) for n in nemeses.all_nemeses())
 def test_cmd(workload: str, nemesis: list[str], nodes: int, runtime: str, time_limit: float, concurrency: str,
              rate: float | None, seed: int | None, test_count: int, defects: tuple[str, ...],
-             nemesis_interval: float, partition_kinds: list[str], recovery_time: float,
+             nemesis_interval: float, recovery_time: float,
              replication_factor: int | None, client_mode: str, failover_writes: str, request_timeout: float,
-             subnet: str | None, results_dir: Path, leave_db_running: bool, **workload_flags: Any) -> None:
+             subnet: str | None, results_dir: Path, leave_db_running: bool, **part_flags: Any) -> None:
     """Run a test: start a cluster, drive a workload under faults, check the history.
 
     \b
@@ -306,31 +305,30 @@ def test_cmd(workload: str, nemesis: list[str], nodes: int, runtime: str, time_l
     """
     import random
 
-    from unkindness.harness.runner import NEMESES, TestConfig, run_test
+    from unkindness.harness.runner import TestConfig, run_test
     from unkindness.harness.runtimes.base import RuntimeError_
     from unkindness.nemeses.base import NemesisError
-    from unkindness.nemeses.grudge import KINDS
     from unkindness.server.defects import DEFECTS
 
     for n in nemesis:
-        if n not in NEMESES:
-            raise BadInput(f"unknown nemesis {n!r}; choose from {', '.join(NEMESES)}")
-    nemesis = [n for n in nemesis if n != "none"] or ["none"]
-    for k in partition_kinds:
-        if k not in KINDS:
-            raise BadInput(f"unknown partition kind {k!r}; choose from {', '.join(KINDS)}")
+        if n != "none" and n not in nemeses.REGISTRY:
+            raise BadInput(f"unknown nemesis {n!r}; choose from none, {', '.join(nemeses.names())}")
+    nemesis = list(dict.fromkeys(n for n in nemesis if n != "none")) or ["none"]
     for d in defects:
         if d not in DEFECTS:
             raise BadInput(f"unknown defect {d!r}; choose from {', '.join(DEFECTS)}")
     if replication_factor and replication_factor > nodes:
         raise BadInput(f"--replication-factor {replication_factor} is more than --nodes {nodes}")
     workers = int(concurrency[:-1]) * nodes if concurrency.endswith("n") else int(concurrency)
-    opts = _workload_options(workload, workload_flags, nodes, workers, client_mode, failover_writes)
+    workload_dests = options_mod.flags_of(w.Options for w in workloads.all_workloads())
+    opts = _workload_options(workload, {k: v for k, v in part_flags.items() if k in workload_dests}, nodes,
+                             workers, client_mode, failover_writes)
+    nemesis_opts = _nemesis_options(nemesis, {k: v for k, v in part_flags.items() if k not in workload_dests}, nodes)
     code = EXIT_VALID
     for i in range(test_count):
         cfg = TestConfig(workload=workload, nemesis=nemesis, nodes=nodes, runtime=runtime, time_limit=time_limit,
                          concurrency=workers, rate=rate, seed=seed if seed is not None else random.randrange(2**31),
-                         defects=list(defects), nemesis_interval=nemesis_interval, partition_kinds=partition_kinds,
+                         defects=list(defects), nemesis_interval=nemesis_interval, nemesis_options=nemesis_opts,
                          recovery_time=recovery_time, request_timeout=request_timeout,
                          replication_factor=replication_factor, client_mode=client_mode,
                          failover_writes=failover_writes, workload_options=opts, subnet=subnet,
@@ -373,6 +371,30 @@ def _workload_options(name: str, flags: dict[str, Any], nodes: int, workers: int
     except ValueError as e:
         raise BadInput(str(e)) from None
     return opts
+
+
+def _nemesis_options(chosen: list[str], flags: dict[str, Any], nodes: int) -> dict[str, Any]:
+    """Each chosen nemesis's options from the flags typed; a flag of a nemesis the run does not
+    use, or a target this cluster does not have, is bad input."""
+    from unkindness.nemeses.base import NemesisError
+
+    classes = [nemeses.get(n) for n in chosen if n != "none"]
+    owned = {d: c.name for c in nemeses.all_nemeses() for d in options_mod.flags_of([c.Options])}
+    used = options_mod.flags_of(c.Options for c in classes)
+    stray = sorted(k for k, v in flags.items() if v is not None and k not in used)
+    if stray:
+        flag = "--" + stray[0].replace("_", "-")
+        raise BadInput(f"{flag} is an option of nemesis {owned.get(stray[0], '?')}, which this run does not use "
+                       f"(--nemesis {','.join(chosen)})")
+    names = [f"n{i + 1}" for i in range(nodes)]
+    out = {}
+    try:
+        for cls in classes:
+            out[cls.name] = options_mod.build(cls.Options, flags, f"nemesis {cls.name}")
+            cls.validate(out[cls.name], names)
+    except (ValueError, NemesisError) as e:
+        raise BadInput(str(e)) from None
+    return out
 
 
 def _print_summary(outcome: Any) -> None:

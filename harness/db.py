@@ -23,6 +23,14 @@ from unkindness.harness.client import NodeAddress
 from unkindness.harness.runtimes.base import RuntimeError_
 
 PORT = 8080
+# Debian's libfaketime (package faketime); the clock nemesis refuses to run without it.
+LIBFAKETIME_PATHS = ("/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1",
+                     "/usr/lib/aarch64-linux-gnu/faketime/libfaketime.so.1",
+                     "/usr/lib/faketime/libfaketime.so.1", "/usr/local/lib/faketime/libfaketime.so.1")
+
+
+def find_libfaketime() -> str | None:
+    return next((p for p in LIBFAKETIME_PATHS if Path(p).is_file()), None)
 
 
 def server_command() -> list[str]:
@@ -53,7 +61,7 @@ class DbError(RuntimeError_):
 class Cluster:
     def __init__(self, nodes: Sequence, run_dir: Path, database: str = "jepsen",
                  replication_factor: int | None = None, defects: Sequence[str] = (),
-                 port: int = PORT, database_record: dict | None = None) -> None:
+                 port: int = PORT, database_record: dict | None = None, faketime: bool = False) -> None:
         self.nodes = list(nodes)
         self.run_dir = Path(run_dir)
         self.database = database
@@ -63,6 +71,8 @@ class Cluster:
         self.defects = list(defects)
         self.port = port
         self.database_record = dict(database_record or {})  # what the workload asks for (solver, revisions)
+        # Servers preload libfaketime and read their clock offset from a file (the clock nemesis).
+        self.faketime = find_libfaketime() if faketime else None
         self.addresses = [NodeAddress(n.name, f"http://{n.ip}:{port}", tag_for(i)) for i, n in enumerate(self.nodes)]
         self.by_name = {a.name: a for a in self.addresses}
 
@@ -76,10 +86,54 @@ class Cluster:
                 "--tag", me.tag, "--log-format", "json",
                 *[f"--defect={d}" for d in self.defects]]
 
+    def env(self, node) -> dict[str, str]:
+        """What a server starts with besides its arguments: libfaketime, when the run moves clocks."""
+        if self.faketime is None:
+            return {}
+        clock = self.clock_file(node)
+        if not clock.exists():
+            clock.parent.mkdir(parents=True, exist_ok=True)
+            clock.write_text("+0.000\n")
+        return {"LD_PRELOAD": self.faketime, "FAKETIME_TIMESTAMP_FILE": str(clock), "FAKETIME_NO_CACHE": "1",
+                "FAKETIME_DONT_FAKE_MONOTONIC": "1"}
+
     def start_node(self, node, timeout: float = 10.0) -> None:
         i = self.nodes.index(node)
-        node.start(self.argv(i), self.node_dir(node) / "server.log")
+        node.start(self.argv(i), self.node_dir(node) / "server.log", self.env(node))
         self._wait_ready(i, timeout)
+
+    # --- what nemeses may ask (nemeses.base.ClusterControl) ------------------
+
+    def restart(self, node) -> None:
+        self.start_node(node)
+
+    def clock_file(self, node) -> Path | None:
+        """The offset file the node's libfaketime reads (None when servers run without it)."""
+        return None if self.faketime is None else self.node_dir(node) / "clock-offset"
+
+    def leader(self) -> str | None:
+        """The node the Raft cluster's members name as leader now (asked of each until one answers)."""
+        tags = {a.tag: a.name for a in self.addresses}
+        for a in self.addresses:
+            try:
+                status = requests.get(f"{a.url}/admin/cluster/status", timeout=1).json()
+            except (requests.RequestException, ValueError):
+                continue
+            leader = (status.get("Leader") or {}).get("Tag") if isinstance(status, dict) else None
+            if leader in tags:
+                return tags[leader]
+        return None
+
+    def primaries(self) -> list[str]:
+        """The database's preferred node: the first member of its topology, as a node answers it."""
+        by_url = {a.url: a.name for a in self.addresses}
+        for a in self.addresses:
+            try:
+                nodes = requests.get(f"{a.url}/topology", params={"name": self.database}, timeout=1).json()["Nodes"]
+                return [by_url[nodes[0]["Url"].rstrip("/")]] if nodes and nodes[0]["Url"].rstrip("/") in by_url else []
+            except (requests.RequestException, ValueError, KeyError, TypeError):
+                continue
+        return []
 
     def _wait_ready(self, i: int, timeout: float) -> None:
         addr, node = self.addresses[i], self.nodes[i]
@@ -99,7 +153,7 @@ class Cluster:
     def start(self, timeout: float = 15.0) -> None:
         """Starts every server, then creates the database and waits until it is healthy."""
         for i, node in enumerate(self.nodes):
-            node.start(self.argv(i), self.node_dir(node) / "server.log")
+            node.start(self.argv(i), self.node_dir(node) / "server.log", self.env(node))
         for i in range(len(self.nodes)):
             self._wait_ready(i, timeout)
         self.form(timeout)

@@ -78,6 +78,8 @@ def _field_type(f: dataclasses.Field, default: Any) -> type:
 
 
 def _click_type(s: Spec) -> Any:
+    if s.type is list:
+        return str  # comma-separated; each item is checked against the choices in build()
     if s.choices:
         return click.Choice(list(s.choices))
     if s.type is int:

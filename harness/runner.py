@@ -31,14 +31,13 @@ from unkindness.harness.history_files import load
 from unkindness.harness.recorder import Recorder
 from unkindness.harness.resources import Journal, new_run_id
 from unkindness.harness.runtimes.netns import NetnsRuntime
+from unkindness.harness.fault_schedule import NemesisSchedule
+from unkindness import nemeses
+from unkindness.nemeses.base import FaultContext
 from unkindness.nemeses.journal import FaultJournal
-from unkindness.nemeses.kill import KillNemesis
-from unkindness.nemeses.partition import PartitionNemesis
-from unkindness.nemeses.schedule import NemesisSchedule
 from unkindness import workloads
 from unkindness.workloads.base import RunContext
 
-NEMESES = ("none", "partition", "kill")
 
 
 class Interrupted(Exception):
@@ -58,7 +57,7 @@ class TestConfig:
     seed: int = 0
     defects: list[str] = field(default_factory=list)
     nemesis_interval: float = 10.0
-    partition_kinds: list[str] = field(default_factory=lambda: ["halves", "isolated", "majorities-ring", "bridge"])
+    nemesis_options: dict[str, Any] = field(default_factory=dict)  # nemesis name -> its Options (defaults if absent)
     recovery_time: float = 5.0
     request_timeout: float = 5.0
     replication_factor: int | None = None
@@ -103,8 +102,8 @@ def reproduce_command(cfg: TestConfig) -> str:
             "--nemesis-interval", f"{cfg.nemesis_interval:g}", "--recovery-time", f"{cfg.recovery_time:g}"]
     if cfg.rate:
         args += ["--rate", f"{cfg.rate:g}"]
-    if "partition" in cfg.nemesis:
-        args += ["--partition-kinds", ",".join(cfg.partition_kinds)]
+    for name, o in nemesis_options(cfg).items():
+        args += options_mod.to_argv(o)
     for d in cfg.defects:
         args += ["--defect", d]
     args += options_mod.to_argv(workload_options(cfg))
@@ -115,6 +114,14 @@ def reproduce_command(cfg: TestConfig) -> str:
     return shlex.join(args)
 
 
+def nemesis_options(cfg: TestConfig) -> dict[str, Any]:
+    """Each chosen nemesis's options: as given, or its defaults."""
+    for name in cfg.nemesis:
+        if name != "none" and name not in cfg.nemesis_options:
+            cfg.nemesis_options[name] = nemeses.get(name).Options()
+    return {n: cfg.nemesis_options[n] for n in cfg.nemesis if n != "none"}
+
+
 def workload_options(cfg: TestConfig) -> Any:
     """The run's workload options: as given, or the workload's defaults."""
     if cfg.workload_options is None:
@@ -123,9 +130,11 @@ def workload_options(cfg: TestConfig) -> Any:
 
 
 def write_test_json(run_dir: Path, cfg: TestConfig, cluster: Cluster | None, extra: dict) -> None:
-    data = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(cfg).items() if k != "workload_options"}
+    data = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(cfg).items()
+            if k not in ("workload_options", "nemesis_options")}
     data.update({
         "workload_options": options_mod.to_json(workload_options(cfg)),
+        "nemesis_options": {n: options_mod.to_json(o) for n, o in nemesis_options(cfg).items()},
         "nemesis": "+".join(cfg.nemesis),
         "nemeses": cfg.nemesis,
         "reproduce": reproduce_command(cfg),
@@ -230,7 +239,13 @@ def run_test(cfg: TestConfig, out: Callable[[str], None] = print) -> RunOutcome:
         out(f"run {run_dir}")
         out(f"setting up {cfg.nodes} nodes ({cfg.runtime})...")
         runtime.setup()
-        cluster = Cluster(runtime.nodes, run_dir, replication_factor=cfg.replication_factor, defects=cfg.defects)
+        chosen = nemesis_options(cfg)
+        cluster = Cluster(runtime.nodes, run_dir, replication_factor=cfg.replication_factor, defects=cfg.defects,
+                          faketime=any("faketime" in nemeses.get(n).needs for n in chosen))
+        fault_ctx = FaultContext(runtime.nodes, cluster)
+        active = [nemeses.get(n)(o, fault_ctx) for n, o in chosen.items()]
+        for nem in active:
+            nem.check_supported()  # before any server starts: refuse what this machine cannot do
         workload = workload_cls(opts, RunContext(cluster.addresses, cfg.concurrency, cfg.client_mode,
                                                  cfg.failover_writes, cfg.seed))
         workload.validate()
@@ -243,16 +258,9 @@ def run_test(cfg: TestConfig, out: Callable[[str], None] = print) -> RunOutcome:
         workload.setup(clients)
 
         recorder = Recorder(run_dir / "history.jsonl")
-        faults = FaultJournal(run_dir / "faults.jsonl")
-        nemeses = []
-        if "partition" in cfg.nemesis:
-            nemeses.append(PartitionNemesis(runtime.nodes, faults, recorder.now, kinds=cfg.partition_kinds))
-        if "kill" in cfg.nemesis:
-            nemeses.append(KillNemesis(runtime.nodes, faults, recorder.now, kill=cluster.kill,
-                                       restart=cluster.start_node))
-        for n in nemeses:
-            n.check_supported()
-        schedule = NemesisSchedule(nemeses, recorder, cfg.nemesis_interval, cfg.seed, log=out)
+        fault_ctx.journal = FaultJournal(run_dir / "faults.jsonl")
+        fault_ctx.now = recorder.now
+        schedule = NemesisSchedule(active, recorder, cfg.nemesis_interval, cfg.seed, log=out)
         progress = _Progress(recorder, lambda: schedule.current if schedule else [], out)
 
         topology = Topology(cluster.addresses)  # one "DocumentStore" shared by the workers
@@ -262,7 +270,7 @@ def run_test(cfg: TestConfig, out: Callable[[str], None] = print) -> RunOutcome:
         workers = Workers(cfg.concurrency)
         out(f"main phase: {cfg.time_limit:g} s, {cfg.concurrency} workers, nemesis {'+'.join(cfg.nemesis)}")
         progress.start()
-        if nemeses:
+        if active:
             schedule.start()
         try:
             run_phase(recorder, worker_clients, workload.source(), workers, seed=cfg.seed,

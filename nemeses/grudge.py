@@ -7,7 +7,9 @@ it is one-way. Shapes (Jepsen's names where it has them):
 - isolated: one node cut off from everyone;
 - majorities-ring: every node sees a majority, but no two see the same one;
 - bridge: two halves that share one node, which sees everyone;
-- one-way: some nodes stop hearing others, who still hear them.
+- one-way: some nodes stop hearing others, who still hear them;
+- leader-isolated: the current Raft leader cut off from everyone;
+- primaries: each database's preferred node alone, the rest together.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import random
 from typing import Sequence
 
 Grudge = dict[str, set[str]]
-KINDS = ("halves", "isolated", "majorities-ring", "bridge", "one-way", "leader-isolated")
+KINDS = ("halves", "isolated", "majorities-ring", "bridge", "one-way", "leader-isolated", "primaries")
 
 
 def from_components(nodes: Sequence[str], components: Sequence[Sequence[str]]) -> Grudge:
@@ -82,8 +84,10 @@ def describe(grudge: Grudge) -> str:
     return "; ".join(parts) if parts else "no grudge"
 
 
-def make(kind: str, nodes: Sequence[str], rng: random.Random, leader: str | None = None) -> Grudge:
-    """The grudge of one partition kind; `leader-isolated` needs the current leader."""
+def make(kind: str, nodes: Sequence[str], rng: random.Random, leader: str | None = None,
+         primaries: Sequence[str] = ()) -> Grudge:
+    """The grudge of one partition kind; `leader-isolated` needs the current leader,
+    `primaries` each database's preferred node."""
     if len(nodes) < 2:
         raise ValueError("a partition needs at least 2 nodes")
     if kind == "halves":
@@ -94,6 +98,11 @@ def make(kind: str, nodes: Sequence[str], rng: random.Random, leader: str | None
         if leader is None:
             raise ValueError("leader-isolated needs the current leader")
         return isolated(nodes, rng, leader)
+    if kind == "primaries":
+        alone = [p for p in dict.fromkeys(primaries) if p in nodes]
+        if not alone:
+            raise ValueError("primaries needs the databases' preferred nodes")
+        return from_components(nodes, [[p] for p in alone] + [[n for n in nodes if n not in alone]])
     if kind == "majorities-ring":
         return majorities_ring(nodes, rng)
     if kind == "bridge":

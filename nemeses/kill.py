@@ -1,44 +1,49 @@
-"""kill -9 one node or a minority, then restart it: crash recovery without warning."""
+"""kill: SIGKILL the server on some nodes, restart it on heal (crash recovery, no warning)."""
 
 from __future__ import annotations
 
 import random
-from typing import Callable, Sequence
+import signal
+from dataclasses import dataclass
 
-from unkindness.nemeses.base import NemesisError
-from unkindness.nemeses.journal import FaultJournal
+from unkindness.harness.options import opt
+from unkindness.nemeses import targets
+from unkindness.nemeses.base import Nemesis
 
 
-class KillNemesis:
+@dataclass(frozen=True)
+class Options:
+    kill_targets: list = opt(["one", "minority"], "Node specs to draw each kill from: one, minority, majority, "
+                             "minority-third, all, leader, primaries, or nodes like n1+n3.")
+
+
+class Kill(Nemesis):
     name = "kill"
+    summary = "kill -9 the server on some nodes, restart it when healing"
+    Options = Options
 
-    def __init__(self, nodes: Sequence, journal: FaultJournal, now: Callable[[], int],
-                 kill: Callable[[object], None], restart: Callable[[object], None]) -> None:
-        self.nodes = list(nodes)
-        self.by_name = {n.name: n for n in self.nodes}
-        self.journal = journal
-        self.now = now
-        self._kill = kill
-        self._restart = restart
-
-    def check_supported(self) -> None:
-        if not self.nodes:
-            raise NemesisError("kill needs at least one node")
+    @classmethod
+    def validate(cls, options: Options, names: list[str]) -> None:
+        cls._targets("--kill-targets", options.kill_targets, names)
 
     def start(self, rng: random.Random) -> dict | None:
-        minority = max(1, (len(self.nodes) - 1) // 2)
-        count = rng.randint(1, minority)
-        victims = sorted(rng.sample([n.name for n in self.nodes], count))
-        record = self.journal.applying("kill", self.now(), nodes=victims, signal="SIGKILL",
-                                       description=f"kill -9 {', '.join(victims)}")
+        spec = rng.choice(self.options.kill_targets)
+        victims = targets.pick(spec, [n.name for n in self.ctx.nodes], rng, self.ctx.control.leader,
+                               self.ctx.control.primaries)
+        if not victims:
+            return None
+        record = self.ctx.journal.applying("kill", self.ctx.now(), nodes=victims, targets=spec,
+                                           signal=signal.SIGKILL.name, description=f"kill -9 {', '.join(victims)}")
         for name in victims:
-            self._kill(self.by_name[name])
+            self.ctx.control.kill(self.ctx.node(name))
         return record
 
     def heal(self, record: dict) -> None:
         for name in record["nodes"]:
-            node = self.by_name[name]
+            node = self.ctx.node(name)
             if not node.running():
-                self._restart(node)
-        if record.get("healed_at") is None:
-            self.journal.healed(record, self.now())
+                self.ctx.control.restart(node)
+        self._healed(record)
+
+
+NEMESIS = Kill

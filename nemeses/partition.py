@@ -1,51 +1,52 @@
-"""Network partitions as iptables rules inside each node, from a grudge.
+"""partition: iptables rules inside each node, shaped as a grudge (who drops whom).
 
 Each node gets its own chain, UNKINDNESS, jumped to from INPUT; a fault
 appends `-s PEER -j DROP` rules to it and healing flushes it, so healing
 never touches a rule we did not write. Only traffic between nodes is cut:
 the harness reaches every node through the bridge address, as Jepsen's
-control node does.
+control node does. `leader-isolated` asks the cluster who leads at that
+moment; `primaries` cuts off each database's preferred node.
 """
 
 from __future__ import annotations
 
 import random
-from typing import Callable, Sequence
+from dataclasses import dataclass
 
+from unkindness.harness.options import opt
 from unkindness.nemeses import grudge as grudges
-from unkindness.nemeses.base import NemesisError
-from unkindness.nemeses.journal import FaultJournal
+from unkindness.nemeses.base import Nemesis, NemesisError
 
 CHAIN = "UNKINDNESS"
 
 
-class PartitionNemesis:
-    name = "partition"
+@dataclass(frozen=True)
+class Options:
+    partition_kinds: list = opt(["halves", "isolated", "majorities-ring", "bridge"],
+                                "Partition shapes to draw from: " + ", ".join(grudges.KINDS) + ".",
+                                choices=grudges.KINDS)
 
-    def __init__(self, nodes: Sequence, journal: FaultJournal, now: Callable[[], int],
-                 kinds: Sequence[str] = ("halves", "isolated", "majorities-ring", "bridge"),
-                 leader: Callable[[], str | None] | None = None) -> None:
-        self.nodes = list(nodes)
-        self.by_name = {n.name: n for n in self.nodes}
-        self.journal = journal
-        self.now = now
-        self.kinds = list(kinds)
-        self.leader = leader
+
+class Partition(Nemesis):
+    name = "partition"
+    summary = "cut node-to-node traffic with iptables, in one of several shapes"
+    Options = Options
+
+    def __init__(self, options: Options, ctx) -> None:
+        super().__init__(options, ctx)
         self._ready = False
 
-    def check_supported(self) -> None:
-        for k in self.kinds:
-            if k not in grudges.KINDS:
-                raise NemesisError(f"unknown partition kind {k!r}; choose from {', '.join(grudges.KINDS)}")
-        if len(self.nodes) < 2:
+    @classmethod
+    def validate(cls, options: Options, names: list[str]) -> None:
+        if len(names) < 2:
             raise NemesisError("a partition needs at least 2 nodes")
-        if "leader-isolated" in self.kinds and self.leader is None:
-            raise NemesisError("leader-isolated needs a cluster that can say who leads")
+        if "bridge" in options.partition_kinds and len(names) < 3:
+            raise NemesisError("a bridge partition needs at least 3 nodes")
 
     def _setup(self) -> None:
         if self._ready:
             return
-        for n in self.nodes:
+        for n in self.ctx.nodes:
             n.exec(["iptables", "-N", CHAIN], check=False)
             if n.exec(["iptables", "-C", "INPUT", "-j", CHAIN], check=False).returncode != 0:
                 n.exec(["iptables", "-I", "INPUT", "-j", CHAIN])
@@ -53,26 +54,29 @@ class PartitionNemesis:
 
     def start(self, rng: random.Random) -> dict | None:
         self._setup()
-        kind = rng.choice(self.kinds)
-        names = [n.name for n in self.nodes]
-        leader = self.leader() if kind == "leader-isolated" and self.leader else None
+        kind = rng.choice(self.options.partition_kinds)
+        names = [n.name for n in self.ctx.nodes]
+        leader = self.ctx.control.leader() if kind == "leader-isolated" else None
+        primaries = self.ctx.control.primaries() if kind == "primaries" else []
         if kind == "leader-isolated" and leader is None:
             kind = "isolated"  # nobody leads right now: isolate someone
-        grudge = grudges.make(kind, names, rng, leader=leader)
-        record = self.journal.applying("partition", self.now(), partition=kind,
-                                       grudge={k: sorted(v) for k, v in grudge.items()},
-                                       description=grudges.describe(grudge))
+        if kind == "primaries" and not primaries:
+            kind = "isolated"
+        grudge = grudges.make(kind, names, rng, leader=leader, primaries=primaries)
+        extra = {"leader": leader} if leader else {"primaries": primaries} if primaries else {}
+        record = self.ctx.journal.applying("partition", self.ctx.now(), partition=kind,
+                                           grudge={k: sorted(v) for k, v in grudge.items()},
+                                           description=grudges.describe(grudge), **extra)
+        by_name = {n.name: n for n in self.ctx.nodes}
         for name, dropped in grudge.items():
-            node = self.by_name[name]
             for peer in sorted(dropped):
-                node.exec(["iptables", "-A", CHAIN, "-s", self.by_name[peer].ip, "-j", "DROP"])
+                by_name[name].exec(["iptables", "-A", CHAIN, "-s", by_name[peer].ip, "-j", "DROP"])
         return record
 
     def heal(self, record: dict) -> None:
-        for n in self.nodes:
+        for n in self.ctx.nodes:
             n.exec(["iptables", "-F", CHAIN], check=False)
-        if record.get("healed_at") is None:
-            self.journal.healed(record, self.now())
+        self._healed(record)
 
     def rules(self, node) -> list[str]:
         """The DROP rules currently in a node's chain (for tests and reports)."""
@@ -80,3 +84,4 @@ class PartitionNemesis:
         return [line for line in out.splitlines() if line.startswith("-A")]
 
 
+NEMESIS = Partition

@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from . import chartdata, evidence, logs
+from . import chartdata, clock_svg, evidence, logs
 from .rundata import RunData, read_run, wall_start
 from .svg import esc
 
@@ -104,9 +104,11 @@ def _faults_table(rd: RunData) -> str:
     rows = "".join(
         f"<tr><td>{esc(f.kind)}</td><td>{f.start / 1e9:.2f} s</td>"
         f"<td>{'%.2f s' % (f.end / 1e9) if f.end is not None else '<b>never healed</b>'}</td>"
+        f"<td>{esc((f.detail or {}).get('description', '')) if isinstance(f.detail, dict) else ''}</td>"
         f"<td><code>{esc(json.dumps(f.nodes, default=str)[:200]) if f.nodes is not None else ''}</code></td></tr>"
         for f in rd.faults[:500])
-    return ("<table><tr><th>fault</th><th>applied</th><th>healed</th><th>nodes / grudge</th></tr>" + rows + "</table>"
+    return ("<table><tr><th>fault</th><th>applied</th><th>healed</th><th>what</th><th>nodes / grudge</th></tr>"
+            + rows + "</table>"
             + (f"<p class='muted'>\u2026and {len(rd.faults) - 500} more.</p>" if len(rd.faults) > 500 else ""))
 
 
@@ -132,6 +134,18 @@ operation <select id="f-filter"><option value="-1">all operations</option></sele
 <div class="chart"><canvas id="throughput"></canvas></div><div class="legend" id="throughput-legend"></div>
 </div>
 """
+
+
+def _clock_html(rd: RunData) -> str:
+    """Each node's clock offset over time, when the run moved clocks."""
+    nodes = [str(a.get("name")) for a in rd.test.get("node_addresses") or [] if isinstance(a, dict)]
+    pic = clock_svg.draw(rd.faults, nodes, rd.end_time)
+    if not pic:
+        return ""
+    return ("<h3>Clock offsets</h3><p class='muted'>Each node's wall clock against true time, as the clock "
+            "nemesis set it (libfaketime): a line is a bump held until healed, a band a strobe flipping between "
+            "its two values every few milliseconds. Between faults every clock is true.</p>"
+            f"<div class='chart evidence' data-picture='clock'>{pic}</div>")
 
 
 def _script_json(data: Any) -> str:
@@ -174,6 +188,7 @@ def render_html(rd: RunData) -> str:
 {_test_html(rd)}
 <h3>Faults</h3>
 {_faults_table(rd)}
+{_clock_html(rd)}
 <h2 id="checkers">What the checkers found</h2>
 {checkers}
 <h2 id="charts">Timeline, latency and throughput</h2>

@@ -18,8 +18,8 @@ class Node(Protocol):
     def exec(self, argv: Sequence[str], timeout: float = 10.0, check: bool = True) -> subprocess.CompletedProcess:
         """Runs a command on the node (in its namespace, container or machine)."""
 
-    def start(self, argv: Sequence[str], log_path: Path) -> int:
-        """Starts a long-running process (the server) on the node; returns its pid."""
+    def start(self, argv: Sequence[str], log_path: Path, env: dict[str, str] | None = None) -> int:
+        """Starts a long-running process (the server) on the node, with `env` added; returns its pid."""
 
     def signal(self, sig: int) -> bool:
         """Sends a signal to the node's server; False if it is not running."""

@@ -31,7 +31,7 @@
   var TYPE_COLORS = ["#5bb565", "#e0606c", "#e8b730", "#f3d98a"];
   var PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
   var FAULT_COLORS = { partition: "rgba(214,39,40,0.13)", kill: "rgba(80,80,80,0.16)", pause: "rgba(148,103,189,0.16)",
-    clock: "rgba(31,119,180,0.13)" };
+    clock: "rgba(31,119,180,0.13)", packet: "rgba(44,160,44,0.14)" };
   function faultColor(kind) {
     for (var k in FAULT_COLORS) if (String(kind).indexOf(k) >= 0) return FAULT_COLORS[k];
     return "rgba(255,127,14,0.15)";

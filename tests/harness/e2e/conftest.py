@@ -1,6 +1,7 @@
 import json
 import os
 import subprocess
+import time
 import sys
 from pathlib import Path
 
@@ -73,3 +74,18 @@ def recheck(run_dir, env) -> int:
     cp = subprocess.run([HARNESS, "check", str(run_dir), "--quiet"], capture_output=True, text=True, timeout=240,
                         env=env)
     return cp.returncode
+
+
+def start_harness(tmp_path, env, *args):
+    """`harness test ARGS` in the background, returned once its main phase has begun."""
+    proc = subprocess.Popen([HARNESS, "test", "--results-dir", str(tmp_path / "results"), *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    lines = []
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        lines.append(line)
+        if "main phase" in line:
+            return proc, lines
+    proc.kill()
+    pytest.fail("the run never reached its main phase:\n" + "".join(lines))

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from conftest import HARNESS, harness_test, leftovers, results
+from conftest import HARNESS, harness_test, leftovers, results, start_harness
 
 FAST = ["--nodes", "5", "--time-limit", "8", "--nemesis-interval", "4", "--recovery-time", "2"]
 
@@ -61,22 +61,8 @@ def test_ack_before_fsync_is_caught_by_set_under_kill(tmp_path, env):
     assert leftovers(tmp_path) == []
 
 
-def _start(tmp_path, env, *args):
-    proc = subprocess.Popen([HARNESS, "test", "--results-dir", str(tmp_path / "results"), *args],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
-    lines = []
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        lines.append(line)
-        if "main phase" in line:
-            return proc, lines
-    proc.kill()
-    pytest.fail("the run never reached its main phase:\n" + "".join(lines))
-
-
 def test_sigterm_mid_run_heals_every_fault_and_tears_down(tmp_path, env):
-    proc, _ = _start(tmp_path, env, "--workload", "set", "--nemesis", "partition", "--nodes", "3",
+    proc, _ = start_harness(tmp_path, env, "--workload", "set", "--nemesis", "partition", "--nodes", "3",
                      "--time-limit", "60", "--nemesis-interval", "1", "--seed", "4")
     time.sleep(2.5)  # a partition is active for half of every second
     proc.send_signal(signal.SIGTERM)
@@ -92,7 +78,7 @@ def test_sigterm_mid_run_heals_every_fault_and_tears_down(tmp_path, env):
 
 
 def test_harness_killed_with_sigkill_then_clean_leaves_nothing(tmp_path, env):
-    proc, _ = _start(tmp_path, env, "--workload", "bank", "--nemesis", "partition", "--nodes", "3",
+    proc, _ = start_harness(tmp_path, env, "--workload", "bank", "--nemesis", "partition", "--nodes", "3",
                      "--time-limit", "60", "--nemesis-interval", "1", "--seed", "5")
     time.sleep(2)
     proc.kill()
@@ -142,7 +128,10 @@ def test_leave_db_running_keeps_the_cluster_until_down(tmp_path, env):
     (["--workload", "set", "--nodes", "0"], "Invalid value for '--nodes'"),
     (["--workload", "set", "--concurrency", "2x"], "expected a number like 10"),
     (["--workload", "set", "--defect", "nope"], "unknown defect 'nope'"),
-    (["--workload", "set", "--partition-kinds", "zigzag"], "unknown partition kind 'zigzag'"),
+    (["--workload", "set", "--nemesis", "partition", "--partition-kinds", "zigzag"], "'zigzag' is not one of"),
+    (["--workload", "set", "--kill-targets", "one"], "--kill-targets is an option of nemesis kill"),
+    (["--workload", "set", "--nemesis", "kill", "--kill-targets", "n9"], "this cluster has n1, n2, n3, n4, n5"),
+    (["--workload", "set", "--nemesis", "flood,kill"], "unknown nemesis 'flood'"),
     (["--workload", "set", "--nodes", "3", "--replication-factor", "4"], "is more than --nodes"),
 ])
 def test_bad_arguments_exit_254_with_one_line(tmp_path, env, args, message):

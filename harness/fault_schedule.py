@@ -1,10 +1,12 @@
-"""Runs nemeses on a schedule: wait, fault, wait, heal, again, until told to stop.
+"""The fault schedule (the generator's side of the nemeses): wait, fault, wait, heal, again.
 
 Each cycle applies one fault from every configured nemesis at once (so
-`partition,kill` combines them), records it in the history as a nemesis
-invoke/info pair, and heals them all half an interval later. The schedule's
-random choices come from the run's seed. Whatever is active when the run ends
-(or is interrupted) is healed by `heal_all`.
+`partition,kill` combines them, as jepsen.nemesis.combined composes its
+packages), records it in the history as a nemesis invoke/info pair, and
+heals them all half an interval later. The schedule's random choices come
+from the run's seed. Whatever is active when the run ends (or is
+interrupted) is healed by `heal_all`. The nemeses themselves never see the
+recorder.
 """
 
 from __future__ import annotations

@@ -1,0 +1,69 @@
+"""The nemesis catalog end to end on 5 netns nodes: the Raft defects caught with the targets Jepsen
+offers, the new faults VALID on a correct server and shown in the report, and nothing left behind
+after a SIGKILL of the harness in the middle of a fault."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+
+import pytest
+
+from conftest import HARNESS, caught_within, harness_test, leftovers, recheck, results, start_harness
+
+REGISTER = ["--workload", "register", "--nodes", "5", "--time-limit", "16", "--recovery-time", "3"]
+KILL_MANY = ["--nemesis", "kill", "--kill-targets", "all,majority", "--nemesis-interval", "4"]
+LEADER_ISOLATED = ["--nemesis", "partition", "--partition-kinds", "leader-isolated", "--nemesis-interval", "8"]
+
+
+@pytest.mark.parametrize("faults,defect", [(KILL_MANY, "raft-ack-before-fsync"),
+                                           (LEADER_ISOLATED, "split-brain-leader")])
+def test_raft_defects_are_caught_and_the_same_faults_leave_a_correct_server_valid(tmp_path, env, faults, defect):
+    cp, run = caught_within(tmp_path, env, [*REGISTER, *faults, "--defect", defect])
+    assert cp.returncode == 1, cp.stdout + cp.stderr
+    assert results(run)["results"]["linearizable"]["valid"] is False
+    cp, run = harness_test(tmp_path, env, *REGISTER, *faults, "--seed", "1")
+    assert cp.returncode == 0, cp.stdout + cp.stderr
+    faults_seen = [json.loads(line) for line in (run / "faults.jsonl").read_text().splitlines()]
+    if defect == "split-brain-leader":  # wired to the real leader, asked at the time of the fault
+        assert any(f.get("leader") for f in faults_seen)
+    else:
+        assert any(len(f.get("nodes") or []) >= 3 for f in faults_seen)  # a majority or all of them
+    assert leftovers(tmp_path) == []
+
+
+NEW_FAULTS = ["--nemesis", "pause,clock,packet", "--nemesis-interval", "4"]
+
+
+@pytest.mark.parametrize("workload", [["--workload", "register"], ["--workload", "bank", "--txn-mode", "cluster-wide"]])
+def test_pause_clock_and_packet_faults_leave_a_correct_server_valid_and_show_in_the_report(tmp_path, env, workload):
+    cp, run = harness_test(tmp_path, env, *workload, *NEW_FAULTS, "--nodes", "5", "--time-limit", "16",
+                           "--recovery-time", "3", "--seed", "2")
+    assert cp.returncode == 0, cp.stdout + cp.stderr
+    kinds = {json.loads(line)["kind"] for line in (run / "faults.jsonl").read_text().splitlines()}
+    assert kinds == {"pause", "clock", "packet"}
+    html = (run / "report.html").read_text()
+    assert "data-picture='clock'" in html and "Clock offsets" in html
+    for kind in ("pause", "clock", "packet"):
+        assert f"<td>{kind}</td>" in html  # each interval listed, and shaded on the timeline by its kind
+    assert recheck(run, env) == 0
+    assert leftovers(tmp_path) == []
+
+
+def _stopped(root) -> list[str]:
+    out = subprocess.run(["ps", "-eo", "stat=,pid=,args="], capture_output=True, text=True).stdout
+    return [line for line in out.splitlines() if line.split()[0].startswith("T") and str(root) in line]
+
+
+def test_a_harness_killed_mid_fault_leaves_nothing_after_clean(tmp_path, env):
+    proc, _ = start_harness(tmp_path, env, "--workload", "set", "--nemesis", "partition,pause,clock,packet,kill",
+                            "--nodes", "3", "--time-limit", "60", "--nemesis-interval", "2", "--seed", "3")
+    time.sleep(1.6)  # every fault is active for the second half of each 2 s cycle
+    proc.kill()
+    proc.wait()
+    assert leftovers(tmp_path)
+    cp = subprocess.run([HARNESS, "clean"], capture_output=True, text=True, timeout=60, env=env)
+    assert cp.returncode == 0, cp.stderr
+    time.sleep(0.3)
+    assert leftovers(tmp_path) == [] and _stopped(tmp_path) == []
