@@ -63,6 +63,9 @@ class Call:
     purpose: str = "claim"  # what the next get and write are for: claim, release, register
     engineer: str | None = None
     read: tuple[Any, int] | None = None  # (value, index) of the last get; None: missing
+    # A local read may be stale: one showing the engineer back in the pool counts only if its
+    # index is above this (the version our claim wrote, or the one our last write expected).
+    floor: int = 0
 
 
 @dataclass
@@ -125,21 +128,24 @@ class PoolSource:
         if call.step == "return-write":
             pool, index = call.read if call.read is not None else ([], 0)
             engineer = call.engineer
-            verdict = "no" if engineer in pool else self.registry.may_return(engineer, call.id)
+            if engineer in pool and index <= call.floor:
+                verdict = "wait"  # a version from before our own write: the node has not caught up
+            else:
+                verdict = "no" if engineer in pool else self.registry.may_return(engineer, call.id)
             if verdict == "yes":
                 return Invocation("put", {**base, "value": [*pool, engineer], "index": index,
                                           "engineer": engineer})
             if verdict == "no":  # back already, or another call has it now
                 self.end_call(call, engineer)
                 return self.next_op(rng, worker)
-            call.step = "return-read"  # look again once the claim in flight is decided
+            call.step = "return-read"  # look again once the claim in flight is decided, or the node caught up
         return Invocation("get", {**base, **({"engineer": call.engineer} if call.engineer else {})})
 
     def end_call(self, call: Call, engineer: str | None) -> None:
         with self.registry.lock:
             if engineer is not None and self.registry.holders.get(engineer) == call.id:
                 del self.registry.holders[engineer]
-        call.step, call.purpose, call.engineer, call.read = "claim-read", "claim", None, None
+        call.step, call.purpose, call.engineer, call.read, call.floor = "claim-read", "claim", None, None, 0
         with self.lock:  # the worker's next support call
             self.counter += 1
             call.id = f"calls/{self.counter}"
@@ -195,8 +201,9 @@ class PoolClient:
             with self.registry.lock:
                 self.registry.claiming[engineer] = self.registry.claiming.get(engineer, 0) + 1
         done: Completion | None = None
+        reply = None
         try:
-            done, _ = cmpxchg_ops.write(self.http, f, v)
+            done, reply = cmpxchg_ops.write(self.http, f, v)
         except Indeterminate as e:
             done = Completion("info", v, e.node, str(e))
         finally:
@@ -208,17 +215,20 @@ class PoolClient:
                         self.registry.holders[engineer] = call.id
         if claiming:
             if done.type == "ok" and done.value["successful"]:
-                call.step = "hold"
+                call.step, call.floor = "hold", reply.index or v["index"]
             elif done.type == "info":
-                # Taken or not, nobody will use it: the engineer registers again (Listing 6.9)
-                call.step, call.purpose = "return-read", "register"
+                # Taken or not, nobody will use it: the engineer registers again (Listing 6.9).
+                # A read at the version the claim expected still shows it: the claim did not apply.
+                call.step, call.purpose, call.floor = "return-read", "register", v["index"] - 1
             else:
                 call.step, call.engineer = "claim-read", None
             return done
         if done.type == "ok" and done.value["successful"]:
             self.source.end_call(call, engineer)
         else:
-            call.step = "return-read"  # someone changed the pool, or we do not know: look again
+            # someone changed the pool, or we do not know: look again; the engineer counts as back only
+            # in a version after the one this write expected (it was not in that one)
+            call.step, call.floor = "return-read", max(call.floor, v["index"])
         return done
 
 
