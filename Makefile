@@ -8,7 +8,11 @@ BIN    := $(VENV)/bin
 # Debian packages the tests and the demo use; installed only when missing.
 APT_PACKAGES := sqlite3 procps iproute2 iptables chromium faketime
 
-.PHONY: setup system test demo bench clean-venv
+.PHONY: setup system test demo nightly bench clean-venv
+
+# The nightly fault-injection matrix, in one place: .github/workflows/nightly.yml runs `make nightly`.
+NIGHTLY_MATRIX ?= --workloads bank:txn-mode=cluster-wide,set,register,cart,list-append,engineer-pool \
+	--nemeses partition,kill,pause,clock,packet,partition+kill --nodes 5 --time-limit 60
 
 setup: system $(VENV)/.installed
 
@@ -26,6 +30,9 @@ test: setup
 
 demo: setup
 	@bash .ci/demo
+
+nightly: setup
+	$(BIN)/harness test-all $(NIGHTLY_MATRIX) $(NIGHTLY_ARGS)
 
 bench: setup
 	$(BIN)/python -m benchmarks.run_all

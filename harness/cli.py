@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import sys
 import time
 import traceback
@@ -252,88 +253,140 @@ def _concurrency(ctx: click.Context, param: click.Parameter, value: str) -> str:
     return v
 
 
+def _run_options(fn: Any) -> Any:
+    """The options every run takes, for `test` and `test-all` alike (flags of the parts included)."""
+    opts = [
+        click.option("--nodes", "-n", "nodes", default=5, show_default=True, type=click.IntRange(1, 50),
+                     help="How many nodes."),
+        click.option("--runtime", default="netns", show_default=True, type=click.Choice(["netns"]),
+                     help="Where nodes live (docker and ssh come later)."),
+        click.option("--time-limit", default=30.0, show_default=True, type=click.FloatRange(min=0.1),
+                     help="Seconds of the main phase (setup and teardown excluded)."),
+        click.option("--concurrency", default="10", show_default=True, callback=_concurrency,
+                     help="Worker threads: a number, or a multiple of the node count like 2n."),
+        click.option("--rate", type=click.FloatRange(min=0, min_open=True),
+                     help="Total ops/s (default: as fast as possible)."),
+        click.option("--seed", type=click.IntRange(min=0),
+                     help="Makes the op and fault schedules reproducible (default: random, recorded)."),
+        click.option("--test-count", default=1, show_default=True, type=click.IntRange(1, 1000),
+                     help="Run each test this many times; `test` stops at the first run that is not valid."),
+        click.option("--defect", "defects", multiple=True,
+                     help="Server defect switch to turn on (repeatable); see unkindness-server --help."),
+        click.option("--nemesis-interval", default=10.0, show_default=True, type=click.FloatRange(min=0.2),
+                     help="Seconds per fault cycle: fault for half of it, healed for the other half."),
+        click.option("--recovery-time", default=5.0, show_default=True, type=click.FloatRange(min=0),
+                     help="Seconds to wait after healing before the final reads."),
+        click.option("--replication-factor", type=click.IntRange(min=1),
+                     help="Database replication factor (default: all nodes)."),
+        click.option("--client-mode", default="pinned", show_default=True, type=click.Choice(list(CLIENT_MODES)),
+                     help="pinned: worker i talks only to node i mod N (Jepsen's way); preferred: every request to "
+                     "the first database member that answers, failing over along the topology (the official "
+                     "client's documented intent); round-robin: each request to the next member (what the "
+                     "official Python client does, writes included)."),
+        click.option("--failover-writes", default="allow", show_default=True, type=click.Choice(list(FAILOVER_WRITES)),
+                     help="preferred/round-robin: allow lets writes fail over like reads; refuse sends writes only "
+                     "to the primary (the first member) and fails them while it is unreachable, as in seed 000's "
+                     "read-only failover."),
+        click.option("--request-timeout", default=5.0, show_default=True, type=click.FloatRange(min=0.1),
+                     help="Hard timeout of every client request, seconds."),
+        click.option("--subnet", help="Private subnet for the test network, e.g. 10.250.7.0/24 (default: a free "
+                     "/24 in 10.250/16)."),
+        click.option("--results-dir", default="results", show_default=True,
+                     type=click.Path(file_okay=False, path_type=Path)),
+        options_mod.click_options((w.name, w.Options) for w in workloads.all_workloads()),
+        options_mod.click_options((f"nemesis {n.name}", n.Options) for n in nemeses.all_nemeses()),
+    ]
+    for o in reversed(opts):
+        fn = o(fn)
+    return fn
+
+
+WORKLOAD_DESTS = options_mod.flags_of(w.Options for w in workloads.all_workloads())
+
+
+def _check_run_args(nemesis: list[str], defects: tuple[str, ...], replication_factor: int | None,
+                    nodes: int) -> list[str]:
+    """The nemesis list, cleaned; bad names are bad input."""
+    from unkindness.server.defects import DEFECTS
+
+    for n in nemesis:
+        if n != "none" and n not in nemeses.REGISTRY:
+            raise BadInput(f"unknown nemesis {n!r}; choose from none, {', '.join(nemeses.names())}")
+    for d in defects:
+        if d not in DEFECTS:
+            raise BadInput(f"unknown defect {d!r}; choose from {', '.join(DEFECTS)}")
+    if replication_factor and replication_factor > nodes:
+        raise BadInput(f"--replication-factor {replication_factor} is more than --nodes {nodes}")
+    return list(dict.fromkeys(n for n in nemesis if n != "none")) or ["none"]
+
+
+def _config(workload: str, nemesis: list[str], part_flags: dict[str, Any], run: dict[str, Any],
+            *, strict: bool = True) -> Any:
+    """One TestConfig from the run options and the parts' flags (validated: bad input is exit 254).
+    `strict`: a flag of a part this run does not use is an error (not so in a matrix)."""
+    from unkindness.harness.runner import TestConfig
+
+    nodes = run["nodes"]
+    conc = run["concurrency"]
+    workers = int(conc[:-1]) * nodes if conc.endswith("n") else int(conc)
+    wflags = {k: v for k, v in part_flags.items() if k in WORKLOAD_DESTS}
+    nflags = {k: v for k, v in part_flags.items() if k not in WORKLOAD_DESTS}
+    if not strict:
+        own = options_mod.flags_of([workloads.get(workload).Options])
+        wflags = {k: v for k, v in wflags.items() if k in own}
+        used = options_mod.flags_of(nemeses.get(n).Options for n in nemesis if n != "none")
+        nflags = {k: v for k, v in nflags.items() if k in used}
+    opts = _workload_options(workload, wflags, nodes, workers, run["client_mode"], run["failover_writes"])
+    nemesis_opts = _nemesis_options(nemesis, nflags, nodes)
+    seed = run["seed"]
+    return TestConfig(
+        workload=workload, nemesis=nemesis, nodes=nodes, runtime=run["runtime"], time_limit=run["time_limit"],
+        concurrency=workers, rate=run["rate"], seed=seed if seed is not None else random.randrange(2**31),
+        defects=list(run["defects"]), nemesis_interval=run["nemesis_interval"], nemesis_options=nemesis_opts,
+        recovery_time=run["recovery_time"], request_timeout=run["request_timeout"],
+        replication_factor=run["replication_factor"], client_mode=run["client_mode"],
+        failover_writes=run["failover_writes"], workload_options=opts, subnet=run["subnet"],
+        results_dir=run["results_dir"], leave_db_running=run.get("leave_db_running", False),
+        command=" ".join(["harness", *sys.argv[1:]]))
+
+
+RUN_KEYS = ("nodes", "runtime", "time_limit", "concurrency", "rate", "seed", "test_count", "defects",
+            "nemesis_interval", "recovery_time", "replication_factor", "client_mode", "failover_writes",
+            "request_timeout", "subnet", "results_dir", "leave_db_running")
+
+
+def _split(kwargs: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(run options, the parts' flags) from a command's keyword arguments."""
+    run = {k: v for k, v in kwargs.items() if k in RUN_KEYS}
+    return run, {k: v for k, v in kwargs.items() if k not in RUN_KEYS}
+
+
 @cli.command("test")
 @click.option("--workload", "-w", required=True, type=click.Choice(workloads.names()), help="What the clients do.")
 @click.option("--nemesis", default="none", show_default=True, callback=_csv,
-              help="Faults, comma-separated to combine: none, partition, kill, pause, clock, packet.")
-@click.option("--nodes", "-n", "nodes", default=5, show_default=True, type=click.IntRange(1, 50),
-              help="How many nodes.")
-@click.option("--runtime", default="netns", show_default=True, type=click.Choice(["netns"]),
-              help="Where nodes live (docker and ssh come later).")
-@click.option("--time-limit", default=30.0, show_default=True, type=click.FloatRange(min=0.1),
-              help="Seconds of the main phase (setup and teardown excluded).")
-@click.option("--concurrency", default="10", show_default=True, callback=_concurrency,
-              help="Worker threads: a number, or a multiple of the node count like 2n.")
-@click.option("--rate", type=click.FloatRange(min=0, min_open=True), help="Total ops/s (default: as fast as possible).")
-@click.option("--seed", type=click.IntRange(min=0), help="Makes the op and fault schedules reproducible (default: random, recorded).")
-@click.option("--test-count", default=1, show_default=True, type=click.IntRange(1, 1000),
-              help="Run the test this many times; stops at the first run that is not valid.")
-@click.option("--defect", "defects", multiple=True, help="Server defect switch to turn on (repeatable); see unkindness-server --help.")
-@click.option("--nemesis-interval", default=10.0, show_default=True, type=click.FloatRange(min=0.2),
-              help="Seconds per fault cycle: fault for half of it, healed for the other half.")
-@click.option("--recovery-time", default=5.0, show_default=True, type=click.FloatRange(min=0),
-              help="Seconds to wait after healing before the final reads.")
-@click.option("--replication-factor", type=click.IntRange(min=1), help="Database replication factor (default: all nodes).")
-@click.option("--client-mode", default="pinned", show_default=True, type=click.Choice(list(CLIENT_MODES)),
-              help="pinned: worker i talks only to node i mod N (Jepsen's way); preferred: every request to the "
-              "first database member that answers, failing over along the topology (the official client's "
-              "documented intent); round-robin: each request to the next member (what the official Python "
-              "client does, writes included).")
-@click.option("--failover-writes", default="allow", show_default=True, type=click.Choice(list(FAILOVER_WRITES)),
-              help="preferred/round-robin: allow lets writes fail over like reads; refuse sends writes only to "
-              "the primary (the first member) and fails them while it is unreachable, as in seed 000's "
-              "read-only failover.")
-@click.option("--request-timeout", default=5.0, show_default=True, type=click.FloatRange(min=0.1),
-              help="Hard timeout of every client request, seconds.")
-@click.option("--subnet", help="Private subnet for the test network, e.g. 10.250.7.0/24 (default: a free /24 in 10.250/16).")
-@click.option("--results-dir", default="results", show_default=True, type=click.Path(file_okay=False, path_type=Path))
+              help="Faults, comma-separated to combine: none, " + ", ".join(nemeses.names()) + ".")
 @click.option("--leave-db-running", is_flag=True, help="Keep the cluster up after the run, to poke at it.")
-@options_mod.click_options((w.name, w.Options) for w in workloads.all_workloads())
-@options_mod.click_options((f"nemesis {n.name}", n.Options) for n in nemeses.all_nemeses())
-def test_cmd(workload: str, nemesis: list[str], nodes: int, runtime: str, time_limit: float, concurrency: str,
-             rate: float | None, seed: int | None, test_count: int, defects: tuple[str, ...],
-             nemesis_interval: float, recovery_time: float,
-             replication_factor: int | None, client_mode: str, failover_writes: str, request_timeout: float,
-             subnet: str | None, results_dir: Path, leave_db_running: bool, **part_flags: Any) -> None:
+@_run_options
+def test_cmd(workload: str, nemesis: list[str], **kwargs: Any) -> None:
     """Run a test: start a cluster, drive a workload under faults, check the history.
 
     \b
     Examples:
       harness test --workload bank --nemesis partition --nodes 5
       harness test --workload set --nemesis kill --time-limit 60 --seed 7
+      harness test --workload register --nemesis kill --kill-targets all,majority
       harness test --workload set --nemesis partition,kill --defect ack-before-fsync
     """
-    import random
-
-    from unkindness.harness.runner import TestConfig, run_test
+    from unkindness.harness.runner import run_test
     from unkindness.harness.runtimes.base import RuntimeError_
     from unkindness.nemeses.base import NemesisError
-    from unkindness.server.defects import DEFECTS
 
-    for n in nemesis:
-        if n != "none" and n not in nemeses.REGISTRY:
-            raise BadInput(f"unknown nemesis {n!r}; choose from none, {', '.join(nemeses.names())}")
-    nemesis = list(dict.fromkeys(n for n in nemesis if n != "none")) or ["none"]
-    for d in defects:
-        if d not in DEFECTS:
-            raise BadInput(f"unknown defect {d!r}; choose from {', '.join(DEFECTS)}")
-    if replication_factor and replication_factor > nodes:
-        raise BadInput(f"--replication-factor {replication_factor} is more than --nodes {nodes}")
-    workers = int(concurrency[:-1]) * nodes if concurrency.endswith("n") else int(concurrency)
-    workload_dests = options_mod.flags_of(w.Options for w in workloads.all_workloads())
-    opts = _workload_options(workload, {k: v for k, v in part_flags.items() if k in workload_dests}, nodes,
-                             workers, client_mode, failover_writes)
-    nemesis_opts = _nemesis_options(nemesis, {k: v for k, v in part_flags.items() if k not in workload_dests}, nodes)
+    run, part_flags = _split(kwargs)
+    nemesis = _check_run_args(nemesis, run["defects"], run["replication_factor"], run["nodes"])
+    cfg0 = _config(workload, nemesis, part_flags, run)
     code = EXIT_VALID
-    for i in range(test_count):
-        cfg = TestConfig(workload=workload, nemesis=nemesis, nodes=nodes, runtime=runtime, time_limit=time_limit,
-                         concurrency=workers, rate=rate, seed=seed if seed is not None else random.randrange(2**31),
-                         defects=list(defects), nemesis_interval=nemesis_interval, nemesis_options=nemesis_opts,
-                         recovery_time=recovery_time, request_timeout=request_timeout,
-                         replication_factor=replication_factor, client_mode=client_mode,
-                         failover_writes=failover_writes, workload_options=opts, subnet=subnet,
-                         results_dir=results_dir, leave_db_running=leave_db_running,
-                         command=" ".join(["harness", *sys.argv[1:]]))
+    for i in range(run["test_count"]):
+        cfg = cfg0 if i == 0 else _config(workload, nemesis, part_flags, run)
         try:
             outcome = run_test(cfg, out=lambda s: click.echo(s, err=True))
         except (RuntimeError_, NemesisError, ValueError) as e:
@@ -346,6 +399,90 @@ def test_cmd(workload: str, nemesis: list[str], nodes: int, runtime: str, time_l
         if code != EXIT_VALID:
             break
     sys.exit(code)
+
+
+@cli.command("test-all")
+@click.option("--workloads", default=",".join(workloads.names()), show_default=True,
+              help="Workloads, comma-separated; options after a colon: bank:txn-mode=cluster-wide.")
+@click.option("--nemeses", default="none", show_default=True,
+              help="Nemeses, comma-separated; x+y combines them in one run: partition,kill,partition+kill.")
+@_run_options
+def test_all_cmd(workloads: str, nemeses: str, **kwargs: Any) -> None:  # noqa: F811 - click names
+    """Run a matrix of tests (every workload under every nemesis set): the nightly CI job's command.
+
+    Prints a line per run and a summary table; writes results/test-all/<time>/ with summary.md,
+    summary.json and one junit.xml for all runs, and exits with the worst verdict. Ctrl-C heals the
+    run in flight and stops the matrix.
+
+    \b
+    Examples:
+      harness test-all --workloads set,register --nemeses partition,kill,partition+kill
+      harness test-all --workloads bank:txn-mode=cluster-wide,cart --nemeses pause,clock --test-count 3
+    """
+    from unkindness import nemeses as nemesis_registry
+    from unkindness import workloads as workload_registry
+    from unkindness.harness import matrix
+    from unkindness.harness.runner import run_test
+    from unkindness.harness.runtimes.base import RuntimeError_
+    from unkindness.nemeses.base import NemesisError
+
+    run, part_flags = _split(kwargs)
+    try:
+        cells = matrix.cells(matrix.parse_workloads(workloads, workload_registry.names()),
+                             matrix.parse_nemeses(nemeses, nemesis_registry.names()))
+    except matrix.MatrixError as e:
+        raise BadInput(str(e)) from None
+    for c in cells:
+        _check_run_args(c.nemesis, run["defects"], run["replication_factor"], run["nodes"])
+        own = options_mod.flags_of([workload_registry.get(c.workload).Options])
+        unknown = sorted(set(c.flags) - own)
+        if unknown:
+            raise BadInput(f"--workloads: {unknown[0].replace('_', '-')} is not an option of workload {c.workload}")
+    used = options_mod.flags_of([*(workload_registry.get(c.workload).Options for c in cells),
+                                 *(nemesis_registry.get(n).Options for c in cells for n in c.nemesis if n != "none")])
+    stray = sorted(k for k, v in part_flags.items() if v is not None and k not in used)
+    if stray:
+        raise BadInput(f"--{stray[0].replace('_', '-')} belongs to no workload or nemesis of this matrix")
+    plans = [(c, _config(c.workload, c.nemesis, {**part_flags, **c.flags}, run, strict=False))
+             for c in cells for _ in range(run["test_count"])]
+    started, rows = matrix.now(), []
+    tty = sys.stderr.isatty()
+    for i, (cell, cfg) in enumerate(plans, 1):
+        if i > 1:
+            cfg = _config(cell.workload, cell.nemesis, {**part_flags, **cell.flags}, run, strict=False)
+        tag = f"[{i}/{len(plans)}] {cell.label}"
+
+        def out(line: str, tag: str = tag) -> None:
+            if tty:
+                click.echo("\r" + f"{tag}: {line}"[:150].ljust(150), err=True, nl=False)
+            else:
+                click.echo(f"{tag}: {line}", err=True)
+
+        try:
+            outcome = run_test(cfg, out=out)
+        except (RuntimeError_, NemesisError, ValueError) as e:
+            rows.append(matrix.Row(cell.label.split(" / ")[0], "+".join(cell.nemesis), "ERROR", summary=str(e)))
+            click.echo(("\r" if tty else "") + f"{tag}: ERROR {e}", err=True)
+            continue
+        test = json.loads((outcome.run_dir / "test.json").read_text())
+        verdict = "INTERRUPTED" if outcome.interrupted else verdict_word(outcome.result.get("valid"))
+        rows.append(matrix.Row(cell.label.split(" / ")[0], "+".join(cell.nemesis), verdict, dict(outcome.counts),
+                               test.get("duration_s"), str(outcome.run_dir), outcome.result.get("summary", ""),
+                               test.get("reproduce", "")))
+        c = outcome.counts
+        click.echo(("\r" + " " * 150 + "\r" if tty else "") + f"{tag}: {verdict} ({c.get('ok', 0)} ok, "
+                   f"{c.get('fail', 0)} fail, {c.get('info', 0)} info) {outcome.run_dir}", err=True)
+        if outcome.interrupted:
+            break
+    folder = matrix.write_summary(run["results_dir"], rows, started, " ".join(["harness", *sys.argv[1:]]))
+    from unkindness.harness.report import write_index
+
+    write_index(run["results_dir"])
+    verdict = matrix.worst(rows)
+    click.echo(f"\n{verdict}: {len(rows)} of {len(plans)} runs")
+    click.echo(matrix.table_markdown(rows, run["results_dir"]))
+    click.echo(f"summary: {folder / 'summary.md'}   junit: {folder / 'junit.xml'}")
+    sys.exit(matrix.EXIT.get(verdict, EXIT_HARNESS_ERROR))
 
 
 def _workload_options(name: str, flags: dict[str, Any], nodes: int, workers: int, client_mode: str,

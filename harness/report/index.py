@@ -74,6 +74,31 @@ def run_row(results_dir: Path, run: Path) -> dict[str, Any]:
     }
 
 
+def _matrix_html(results_dir: Path) -> str:
+    """The newest `harness test-all` matrix, if any: its table first, as the nightly job's summary."""
+    summary = _load(results_dir / "test-all" / "latest" / "summary.json")
+    runs = summary.get("runs") if isinstance(summary.get("runs"), list) else []
+    if not runs:
+        return ""
+    trs = []
+    for r in runs:
+        if not isinstance(r, dict):
+            continue
+        word = str(r.get("verdict"))
+        valid = {"VALID": True, "INVALID": False, "UNKNOWN": "unknown"}.get(word)
+        ops = r.get("ops") if isinstance(r.get("ops"), dict) else {}
+        link = (f"<a href='{esc(r['run_dir'])}/report.html'>{esc(r['run_dir'])}</a>" if r.get("run_dir")
+                else esc(r.get("summary") or DASH))
+        trs.append(f"<tr data-verdict='{esc(word)}'><td>{esc(r.get('workload'))}</td><td>{esc(r.get('nemesis'))}</td>"
+                   f"<td><span class='badge v-{verdict_class(valid)}'>{esc(word)}</span></td>"
+                   f"<td>{esc(ops.get('ok', 0))} / {esc(ops.get('fail', 0))} / {esc(ops.get('info', 0))}</td>"
+                   f"<td>{link}</td></tr>")
+    return (f"<h2>Latest test-all: {esc(summary.get('verdict'))}</h2><p class='muted'>{esc(summary.get('started'))}: "
+            f"<code>{esc(summary.get('command'))}</code></p><table id='matrix'><tr><th>workload</th><th>nemesis</th>"
+            f"<th>verdict</th><th>ok / fail / info</th><th>report</th></tr>{''.join(trs)}</table>"
+            "<h2>Every run</h2>")
+
+
 def render_index(results_dir: Path) -> str:
     rows = sorted((run_row(results_dir, r) for r in find_runs(results_dir)),
                   key=lambda r: r["start"] or 0, reverse=True)
@@ -99,6 +124,7 @@ def render_index(results_dir: Path) -> str:
 <style>{asset("report.css")}</style></head>
 <body data-ready="yes"><main>
 <h1>Unkindness test runs</h1>
+{_matrix_html(results_dir)}
 <p>{len(rows)} runs: {esc(tally)}. Newest first. Each link opens that run's report.</p>
 <table id="runs"><tr><th>started (UTC)</th><th>workload</th><th>nemesis</th><th>verdict</th><th>duration</th>
 <th>report</th><th>summary</th></tr>

@@ -11,6 +11,7 @@ import time
 import pytest
 
 from conftest import HARNESS, caught_within, harness_test, leftovers, recheck, results, start_harness
+from unkindness.nemeses.journal import read_faults
 
 REGISTER = ["--workload", "register", "--nodes", "5", "--time-limit", "16", "--recovery-time", "3"]
 KILL_MANY = ["--nemesis", "kill", "--kill-targets", "all,majority", "--nemesis-interval", "4"]
@@ -67,3 +68,43 @@ def test_a_harness_killed_mid_fault_leaves_nothing_after_clean(tmp_path, env):
     assert cp.returncode == 0, cp.stderr
     time.sleep(0.3)
     assert leftovers(tmp_path) == [] and _stopped(tmp_path) == []
+
+
+def test_test_all_runs_the_matrix_summarises_it_and_exits_with_the_worst_verdict(tmp_path, env):
+    cp = subprocess.run([HARNESS, "test-all", "--workloads", "set,bank", "--nemeses", "partition", "--nodes", "5",
+                         "--time-limit", "8", "--nemesis-interval", "4", "--recovery-time", "2", "--seed", "3",
+                         "--results-dir", str(tmp_path / "results")], capture_output=True, text=True, timeout=300,
+                        env=env)
+    assert cp.returncode == 1, cp.stdout + cp.stderr  # single-node bank loses money under partitions
+    assert "[1/2] set / partition: VALID" in cp.stderr and "[2/2] bank / partition: INVALID" in cp.stderr
+    assert "| set | partition | VALID |" in cp.stdout and "| bank | partition | INVALID |" in cp.stdout
+    folder = tmp_path / "results" / "test-all" / "latest"
+    summary = json.loads((folder / "summary.json").read_text())
+    assert summary["verdict"] == "INVALID" and [r["verdict"] for r in summary["runs"]] == ["VALID", "INVALID"]
+    assert "| bank | partition | INVALID |" in (folder / "summary.md").read_text()
+    junit = (folder / "junit.xml").read_text()
+    assert junit.count("<testsuite ") == 2 and "<failure" in junit
+    assert "id='matrix'" in (tmp_path / "results" / "index.html").read_text()
+    assert leftovers(tmp_path) == []
+
+
+def test_test_all_stops_cleanly_on_ctrl_c_healing_the_run_in_flight(tmp_path, env):
+    import signal
+
+    proc = subprocess.Popen([HARNESS, "test-all", "--workloads", "set,register", "--nemeses", "partition",
+                             "--nodes", "3", "--time-limit", "60", "--nemesis-interval", "1",
+                             "--results-dir", str(tmp_path / "results")], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, env=env)
+    deadline = time.monotonic() + 60
+    for line in proc.stdout:
+        if "main phase" in line or time.monotonic() > deadline:
+            break
+    time.sleep(1.5)
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 130, out
+    summary = json.loads((tmp_path / "results" / "test-all" / "latest" / "summary.json").read_text())
+    assert [r["verdict"] for r in summary["runs"]] == ["INTERRUPTED"]  # the second run never started
+    faults = read_faults(tmp_path / "results" / "latest" / "faults.jsonl")  # the last record of each fault
+    assert faults and all(f["healed_at"] is not None for f in faults)
+    assert leftovers(tmp_path) == []
