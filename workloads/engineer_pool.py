@@ -4,8 +4,11 @@ One compare-exchange value, `engineers/available`, holds the list of
 available engineers. Each worker plays support calls, one after another:
 - claim (Listing 6.10): read the pool (a *local* read, as the official
   client's GetCompareExchangeValueOperation is), take the first engineer and
-  write the rest back with the index read, or delete the value when that was
-  the last one; an unsuccessful write means someone else won: read again.
+  write the rest back with the index read (an empty list for the last one:
+  Listing 6.10 deletes the value, but then the next release is a create, and
+  a create that timed out can apply late, whenever the value is missing again,
+  giving an engineer back while a call holds it, which is the client's doing,
+  not the server's); an unsuccessful write means someone else won: read again.
   An empty pool means wait (a short pause) and read again.
 - hold: the call lasts a moment (`--call-ms`), the engineer busy;
 - release (Listing 6.9): read the pool and write it back with the engineer
@@ -15,10 +18,10 @@ as the chapter says, the engineer then checks the pool and registers again,
 which the worker does for it, once no call holds or is claiming it.
 
 History (the cmpxchg model's format, plus "purpose", "call", "engineer"):
-f "get" (local reads), "put" and "delete" on the key, and "hold" {"call",
+f "get" (local reads) and "put" on the key, and "hold" {"call",
 "engineer", "ms"}. Checked by pool (no engineer held by two calls at once; no
 claim of an engineer the replaced version did not list; no two successful
-writes from one version), linearizability of the puts and deletes under the
+writes from one version), linearizability of the puts under the
 cmpxchg model (local reads may be stale by design, so they are left out),
 and stats.
 """
@@ -122,9 +125,11 @@ class PoolSource:
             pool, index = call.read  # type: ignore[misc]
             engineer, rest = pool[0], pool[1:]
             call.engineer = engineer
-            if rest:
-                return Invocation("put", {**base, "value": rest, "index": index, "engineer": engineer})
-            return Invocation("delete", {**base, "index": index, "engineer": engineer})
+            # The last engineer leaves an empty list, where Listing 6.10 deletes the value: after a delete
+            # the next release is a create (index 0), and a create that timed out may still apply whenever
+            # the value is missing again, adding back an engineer some call holds. Kept, every write names
+            # an index that is never reused, so a late write can only land where it was meant to.
+            return Invocation("put", {**base, "value": rest, "index": index, "engineer": engineer})
         if call.step == "return-write":
             pool, index = call.read if call.read is not None else ([], 0)
             engineer = call.engineer

@@ -27,7 +27,8 @@ def test_calls_claim_hold_and_release_engineers(one_node, tmp_path):
     rec.close()
     events = load(tmp_path / "history.jsonl").events
     fs = {e["f"] for e in events}
-    assert {"get", "put", "delete", "hold"} <= fs  # the last engineer's claim deletes the key
+    assert {"get", "put", "hold"} <= fs and "delete" not in fs  # the last claim leaves [], never a missing key
+    assert any(e["f"] == "put" and e["type"] == "ok" and e["value"]["value"] == [] for e in events)
     purposes = {e["value"].get("purpose") for e in events if e["f"] in ("put", "delete")}
     assert {"register", "claim", "release"} <= purposes
     result = check_pool(events, key=KEY, engineers=["ayende", "oren"])
