@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -36,6 +37,7 @@ DEFECTS = {
                                                "--defect", "cmpxchg-without-quorum"],
 }
 WORDS = {0: "VALID", 1: "INVALID", 2: "UNKNOWN"}
+KEEP = Path(__file__).resolve().parent / ".work" / "verdicts"  # benchmarks/.work is not committed
 
 
 def run(args: list[str], seed: int, time_limit: float, workdir: Path) -> dict:
@@ -52,6 +54,10 @@ def run(args: list[str], seed: int, time_limit: float, workdir: Path) -> dict:
         out["failed"] = [n for n, r in res.get("results", {}).items() if r.get("valid") is not True]
     except (OSError, ValueError):
         out["error"] = (cp.stderr or cp.stdout)[-300:]
+    if cp.returncode != 0 and KEEP.is_dir():  # keep what did not pass, to look at
+        kept = KEEP / f"{args[1]}-seed{seed}-{int(time.time())}"
+        shutil.copytree((workdir / "latest").resolve(), kept, dirs_exist_ok=True)
+        out["kept"] = str(kept)
     return out
 
 
@@ -61,6 +67,7 @@ def main() -> None:
     ap.add_argument("--time-limit", type=float, default=30.0)
     ap.add_argument("--only", help="run only the groups whose name contains this")
     a = ap.parse_args()
+    KEEP.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="verdicts-") as tmp:
         for name, args in VALID_CONFIGS.items():
             if a.only and a.only not in name:
