@@ -12,7 +12,7 @@ APT_PACKAGES := sqlite3 procps iproute2 iptables chromium faketime
 
 # The nightly fault-injection matrix, in one place: .github/workflows/nightly.yml runs `make nightly`.
 NIGHTLY_MATRIX ?= --workloads bank:txn-mode=cluster-wide,set,register,cart,list-append,engineer-pool \
-	--nemeses partition,kill,pause,clock,packet,partition+kill --nodes 5 --time-limit 60
+	--nemeses partition,kill,pause,clock,packet,membership,partition+kill --nodes 5 --time-limit 60
 
 setup: system $(VENV)/.installed
 

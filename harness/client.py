@@ -174,6 +174,7 @@ class NodeClient:
                       "timeout", failover=True) from None
         self.saw_response(node, resp)
         if "Database-Missing" in resp.headers:  # a 404 here is not "no such document"
+            self.refused(node)  # it will not serve this database for a while: do not spin on it
             raise Definite(f"{node.name}: database {resp.headers['Database-Missing']!r} does not exist there",
                            node.name, "database-missing")
         if resp.status_code in ok:

@@ -107,6 +107,36 @@ class Cluster:
     def restart(self, node) -> None:
         self.start_node(node)
 
+    def remove_member(self, node, timeout: float = 15.0) -> None:
+        """Take the node out of the cluster (and so out of its database groups) through Raft."""
+        i = self.nodes.index(node)
+        tag = self._current_tag(i)
+        self._through_leader("DELETE", "/admin/cluster/node", {"nodeTag": tag}, time.monotonic() + timeout,
+                             f"removing {node.name} ({tag}) from the cluster",
+                             next(a.url for a in self.addresses if a.name != node.name))
+
+    def add_member(self, node, timeout: float = 15.0) -> None:
+        """Bring a removed node back: it rejoins the cluster under the next tag, then each database
+        group as a rehab, which the health watcher promotes once it has caught up."""
+        i = self.nodes.index(node)
+        a = self.addresses[i]
+        deadline = time.monotonic() + timeout
+        other = next(x.url for x in self.addresses if x.name != node.name)
+        out = self._through_leader("PUT", "/admin/cluster/node", {"url": a.url}, deadline,
+                                   f"adding {node.name} back to the cluster", other)
+        tag = out.get("Tag") or self._current_tag(i)
+        self.addresses[i] = NodeAddress(a.name, a.url, tag)
+        self._through_leader("PUT", "/admin/databases/node", {"name": self.database, "node": tag}, deadline,
+                             f"adding {node.name} ({tag}) to database {self.database!r}", other)
+
+    def _current_tag(self, i: int) -> str:
+        """The node's tag as the node itself answers it (it changes when a node rejoins)."""
+        a = self.addresses[i]
+        try:
+            return requests.get(f"{a.url}/cluster/topology", timeout=2).json().get("NodeTag") or a.tag
+        except (requests.RequestException, ValueError, AttributeError):
+            return a.tag
+
     def clock_file(self, node) -> Path | None:
         """The offset file the node's libfaketime reads (None when servers run without it)."""
         return None if self.faketime is None else self.node_dir(node) / "clock-offset"
@@ -162,28 +192,10 @@ class Cluster:
     def form(self, timeout: float) -> None:
         """Add every other node through the first (the leader of its one-node
         cluster), in order, so tags are A, B, C... as the servers were told."""
-        first = self.addresses[0]
-        target = first.url
         deadline = time.monotonic() + timeout
         for a in self.addresses[1:]:
-            while True:
-                try:
-                    r = requests.put(f"{target}/admin/cluster/node", params={"url": a.url, "tag": a.tag},
-                                     timeout=max(deadline - time.monotonic(), 1))
-                except requests.RequestException as e:
-                    raise DbError(f"adding {a.name} to the cluster through {target} failed: {e}") from None
-                if r.status_code == 200:
-                    break
-                # 409: one membership change at a time; 421/503: leadership is moving (follow LeaderUrl)
-                if r.status_code not in (409, 421, 503) or time.monotonic() > deadline:
-                    raise DbError(f"adding {a.name} to the cluster through {target}: "
-                                  f"{r.status_code} {r.text[:300]}")
-                if r.status_code == 421:
-                    try:
-                        target = r.json().get("LeaderUrl") or target
-                    except ValueError:
-                        pass
-                time.sleep(0.1)
+            self._through_leader("PUT", "/admin/cluster/node", {"url": a.url, "tag": a.tag}, deadline,
+                                 f"adding {a.name} to the cluster", self.addresses[0].url)
         for a in self.addresses:
             while True:
                 try:
@@ -196,6 +208,41 @@ class Cluster:
                     raise DbError(f"{a.name} did not see all {len(self.addresses)} cluster members "
                                   f"within {timeout:g} s")
                 time.sleep(0.05)
+
+    def _through_leader(self, method: str, path: str, params: dict, deadline: float, what: str,
+                        target: str | None = None) -> dict:
+        """A cluster command sent to the leader: follows 421 + LeaderUrl, retries while another
+        membership change is pending (409) or leadership moves (503), until the deadline."""
+        target = target or self.addresses[0].url
+        while True:
+            try:
+                r = requests.request(method, target + path, params=params, timeout=max(deadline - time.monotonic(), 1))
+            except requests.RequestException as e:
+                others = [a.url for a in self.addresses if a.url != target]
+                if time.monotonic() > deadline or not others:
+                    raise DbError(f"{what} through {target} failed: {e}") from None
+                target = others[0]
+                time.sleep(0.1)
+                continue
+            if r.status_code == 200:
+                try:
+                    return r.json()
+                except ValueError:
+                    return {}
+            if r.status_code not in (409, 421, 503) or time.monotonic() > deadline:
+                raise DbError(f"{what} through {target}: {r.status_code} {r.text[:300]}")
+            leader = None
+            if r.status_code == 421:
+                try:
+                    leader = r.json().get("LeaderUrl")
+                except ValueError:
+                    pass
+            if leader:
+                target = leader
+            elif r.status_code != 409:  # nobody known to lead: ask the next node
+                urls = [a.url for a in self.addresses]
+                target = urls[(urls.index(target) + 1) % len(urls)] if target in urls else urls[0]
+            time.sleep(0.1)
 
     def create_database(self, timeout: float) -> None:
         first = self.addresses[0]

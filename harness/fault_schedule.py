@@ -64,13 +64,25 @@ class NemesisSchedule:
         self.recorder.record("nemesis", "info", f"start-{nem.name}", value)
 
     def heal_all(self) -> None:
-        """Heals everything active; safe from any thread, and to call twice."""
+        """Heals everything active, the last applied first (a node is added back only once the
+        partition around it is gone); one heal failing does not stop the others; safe from any
+        thread, and to call twice."""
         with self._lock:
             active, self.active = self.active, []
-        for nem, record in active:
+        failed: BaseException | None = None
+        for nem, record in reversed(active):
             self.recorder.record("nemesis", "invoke", f"stop-{nem.name}", None)
-            nem.heal(record)
+            try:
+                nem.heal(record)
+            except Exception as e:  # noqa: BLE001 - heal the rest, then report it
+                self.log(f"healing {record.get('description', nem.name)} failed: {type(e).__name__}: {e}")
+                failed = failed or e
+                self.recorder.record("nemesis", "info", f"stop-{nem.name}", {"id": record["id"], "kind": record["kind"],
+                                                                            "error": str(e)})
+                continue
             self.recorder.record("nemesis", "info", f"stop-{nem.name}", {"id": record["id"], "kind": record["kind"]})
+        if failed is not None:
+            raise failed
 
     def stop(self) -> None:
         """Stops scheduling, waits for the thread, and heals what is active."""

@@ -18,6 +18,7 @@ REGISTRY = {
     "pause": "pause",
     "clock": "clock",
     "packet": "packet",
+    "membership": "membership",
 }
 
 

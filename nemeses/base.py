@@ -48,6 +48,12 @@ class ClusterControl(Protocol):
     def clock_file(self, node: Any) -> Path | None:
         """The libfaketime offset file the node's server reads, or None without libfaketime."""
 
+    def remove_member(self, node: Any) -> None:
+        """Take the node out of the cluster (and its database groups) through Raft."""
+
+    def add_member(self, node: Any) -> None:
+        """Bring a removed node back into the cluster and its database groups."""
+
 
 @dataclass
 class FaultContext:

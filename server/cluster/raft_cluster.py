@@ -287,6 +287,18 @@ class RaftCluster:
             raise _unavailable(e, "add node") from None
         return {"Tag": out["tag"], "Url": url, "RaftCommandIndex": out["index"]}
 
+    async def add_database_member(self, name: str, tag: str) -> int:
+        """Put a cluster member into a database group; it starts as a rehab and catches up."""
+        if self.database_record(name) is None:
+            raise ClusterError(404, f"Database '{name}' does not exist")
+        if tag not in self.members():
+            raise ClusterError(400, f"node {tag} is not a cluster member")
+        result, index = await self.propose({"op": "db_add_member", "name": name, "tag": tag},
+                                           f"add node {tag} to database {name!r}")
+        if not result.get("ok"):
+            raise ClusterError(409, result.get("error", "refused"))
+        return index
+
     async def remove_node(self, tag: str) -> dict[str, Any]:
         if tag not in self.members():
             raise ClusterError(404, f"node {tag} is not a cluster member")

@@ -116,6 +116,24 @@ class ClusterState:
         self._notify(name, rec)
         return {"ok": True, "index": index}
 
+    def _op_db_add_member(self, c: dict, index: int) -> dict:
+        """A node joins a database group (RavenDB's AddDatabaseNode): as a rehab, which the
+        health watcher promotes to the end of Members once it has caught up."""
+        name, tag = c["name"], c["tag"]
+        rec = self.records.get(name)
+        if rec is None:
+            return {"ok": False, "error": f"Database '{name}' does not exist"}
+        topo = rec["Topology"]
+        if tag in topo["Members"] or tag in topo.get("Rehabs", []):
+            return {"ok": True, "index": index, "already": True}
+        rec = copy.deepcopy(rec)
+        rec["Topology"]["Rehabs"] = [*rec["Topology"].get("Rehabs", []), tag]
+        rec["Topology"]["Stamp"] = index
+        rec["Etag"] = index
+        self.records[name] = rec
+        self._notify(name, rec)
+        return {"ok": True, "index": index}
+
     def _op_node_removed(self, c: dict, index: int) -> dict:
         """A node left the cluster: drop it from every database group."""
         tag = c["tag"]

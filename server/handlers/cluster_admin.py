@@ -45,6 +45,23 @@ async def remove_node(request: web.Request) -> web.Response:
     return json_response(result)
 
 
+async def add_database_node(request: web.Request) -> web.Response:
+    """``PUT /admin/databases/node?name=<db>&node=<tag>`` (RavenDB's AddDatabaseNodeOperation):
+    the node joins the database group as a rehab and becomes a member once caught up."""
+    node = node_of(request)
+    cluster = raft_cluster(node, "adding a node to a database group")
+    name, tag = param(request, "name"), param(request, "node")
+    if not name or not tag:
+        raise bad_request("PUT /admin/databases/node needs ?name=<database>&node=<tag>")
+    try:
+        index = await cluster.add_database_member(name, tag)
+    except ClusterError as e:
+        raise api_error(e) from None
+    node.log.info("database node added", database=name, tag=tag, index=index)
+    return json_response({"RaftCommandIndex": index, "Name": name, "Topology": (cluster.database_record(name) or {})
+                          .get("Topology")})
+
+
 def _replication_cursors(node, name: str) -> dict[str, Any]:
     """What each other member has accepted of this node's copy (from the replication senders)."""
     try:
@@ -81,3 +98,4 @@ def add_routes(app: web.Application) -> None:
     app.router.add_put("/admin/cluster/node", add_node)
     app.router.add_delete("/admin/cluster/node", remove_node)
     app.router.add_get("/admin/cluster/status", cluster_status)
+    app.router.add_put("/admin/databases/node", add_database_node)

@@ -108,3 +108,18 @@ def test_test_all_stops_cleanly_on_ctrl_c_healing_the_run_in_flight(tmp_path, en
     faults = read_faults(tmp_path / "results" / "latest" / "faults.jsonl")  # the last record of each fault
     assert faults and all(f["healed_at"] is not None for f in faults)
     assert leftovers(tmp_path) == []
+
+
+def test_membership_removes_a_node_through_raft_and_brings_it_back_valid(tmp_path, env):
+    cp, run = harness_test(tmp_path, env, "--workload", "set", "--nemesis", "membership", "--nodes", "5",
+                           "--time-limit", "16", "--nemesis-interval", "8", "--recovery-time", "4", "--seed", "1")
+    assert cp.returncode == 0, cp.stdout + cp.stderr
+    faults = read_faults(run / "faults.jsonl")
+    assert faults and all(f["kind"] == "membership" and f["healed_at"] for f in faults)
+    removed = faults[0]["nodes"][0]
+    lines = [json.loads(l) for l in (run / "history.jsonl").read_text().splitlines()]
+    assert any(e["type"] == "fail" and e["node"] == removed and "does not exist there" in (e["error"] or "")
+               for e in lines)  # while out of its database group it serves nothing
+    finals = [e for e in lines if e["f"] == "final-read" and e["type"] == "ok"]
+    assert {e["node"] for e in finals} == {f"n{i}" for i in range(1, 6)}  # back, caught up, read
+    assert leftovers(tmp_path) == []

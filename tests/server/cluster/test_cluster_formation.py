@@ -99,6 +99,47 @@ def test_removed_node_leaves_the_cluster_and_its_database_groups(raft_group):
     assert http("DELETE", g.nodes[0].url + "/admin/cluster/node", params={"nodeTag": "Q"}).status_code == 404
 
 
+def test_a_removed_node_comes_back_under_the_next_tag_and_catches_up_in_its_database(raft_group):
+    """The membership nemesis's cycle: remove C, write meanwhile, add it back (it becomes D), put it
+    back in the database group as a rehab; it catches up and the health watcher makes it a member."""
+    g = raft_group(3)
+    g.create_database("db", replication_factor=3)
+    a, c = g.nodes[0], g.nodes[2]
+    put = lambda i: http("PUT", a.url + f"/databases/db/docs?id=things/{i}",  # noqa: E731
+                         json={"v": i, "@metadata": {"@collection": "Things"}})
+    for i in range(3):
+        assert put(i).status_code in (200, 201)
+    assert http("DELETE", a.url + "/admin/cluster/node", params={"nodeTag": "C"}).status_code == 200
+    for i in range(3, 6):  # written while C is out
+        assert put(i).status_code in (200, 201)
+    deadline = time.monotonic() + 10
+    while True:  # C learns it was removed
+        r = http("GET", c.url + "/topology", params={"name": "db"})
+        if r.status_code != 200:
+            break
+        assert time.monotonic() < deadline, r.text
+        time.sleep(0.05)
+    r = http("PUT", a.url + "/admin/cluster/node", params={"url": c.url})
+    assert r.status_code == 200 and r.json()["Tag"] == "D", r.text
+    r = http("PUT", a.url + "/admin/databases/node", params={"name": "db", "node": "D"})
+    assert r.status_code == 200 and "D" in r.json()["Topology"]["Rehabs"] + r.json()["Topology"]["Members"], r.text
+    deadline = time.monotonic() + 20
+    while True:
+        record = http("GET", a.url + "/admin/databases", params={"name": "db"}).json()
+        docs = http("GET", c.url + "/databases/db/docs", params={"startsWith": "things/"})
+        have = {d["@metadata"]["@id"] for d in docs.json()["Results"]} if docs.status_code == 200 else set()
+        if "D" in record["Topology"]["Members"] and len(have) == 6:
+            break
+        assert time.monotonic() < deadline, (record["Topology"], have)
+        time.sleep(0.1)
+    assert http("GET", c.url + "/cluster/topology").json()["NodeTag"] == "D"
+    again = http("PUT", a.url + "/admin/databases/node", params={"name": "db", "node": "D"})
+    assert again.status_code == 200  # already there: nothing to do
+    assert http("PUT", a.url + "/admin/databases/node", params={"name": "db", "node": "Q"}).status_code == 400
+    assert http("PUT", a.url + "/admin/databases/node", params={"name": "nope", "node": "D"}).status_code == 404
+    assert http("PUT", a.url + "/admin/databases/node", params={"name": "db"}).status_code == 400
+
+
 def test_deleted_database_closes_on_every_member(raft_group):
     g = raft_group(3)
     g.create_database("db")
