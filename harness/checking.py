@@ -24,6 +24,7 @@ class CheckOptions:
     """What the command line may say about every check (None: not said)."""
 
     model: str | None = None
+    semantics: str | None = None  # "jepsen" | "porcupine": how failed ops and nil reads are read
     init: Any = None
     init_given: bool = False
     time_limit: float | None = None
@@ -32,7 +33,7 @@ class CheckOptions:
 
     def as_options(self) -> dict[str, Any]:
         out = dict(self.extra)
-        for k in ("model", "time_limit", "consistency_model"):
+        for k in ("model", "semantics", "time_limit", "consistency_model"):
             if getattr(self, k) is not None:
                 out[k] = getattr(self, k)
         if self.init_given:
@@ -54,7 +55,7 @@ def _linearizable(events: list[dict], o: dict, progress: Progress | None) -> dic
     kwargs: dict[str, Any] = {"time_limit": o.get("time_limit"), "progress": progress}
     if "init" in o:
         kwargs["init"] = o["init"]
-    result = check(events, model, **kwargs)
+    result = check(events, model, semantics=o.get("semantics") or "porcupine", **kwargs)
     if ignored:
         result["ignored_fs"] = ignored
         if o.get("ignore_reason"):
@@ -89,7 +90,8 @@ def _cart(events: list[dict], o: dict, progress: Progress | None) -> dict:
 def _list_append(events: list[dict], o: dict, progress: Progress | None) -> dict:
     from unkindness.checkers.cycles import check_list_append
 
-    return check_list_append(events, o.get("consistency_model") or "strict-serializable")
+    return check_list_append(events, o.get("consistency_model") or "strict-serializable",
+                             semantics=o.get("semantics") or "porcupine")
 
 
 def _origin_prefix(events: list[dict], o: dict, progress: Progress | None) -> dict:

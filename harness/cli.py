@@ -98,17 +98,23 @@ def _resolve_target(path: Path) -> tuple[Path, dict | None]:
         hist = path / "history.jsonl"
         if not hist.is_file():
             raise BadInput(f"{path}: a results folder holds history.jsonl, and this one does not")
-        test: dict | None = None
-        tj = path / "test.json"
-        if tj.is_file():
-            try:
-                test = json.loads(tj.read_text(encoding="utf-8"))
-            except (json.JSONDecodeError, UnicodeDecodeError) as e:
-                raise BadInput(f"{tj}: not valid JSON ({e})") from None
-            if not isinstance(test, dict):
-                raise BadInput(f"{tj}: expected a JSON object")
-        return hist, test or {}
+        return hist, _test_json(path) or {}
+    if path.parent.joinpath("test.json").is_file() and path.name in ("history.jsonl", "history.edn"):
+        return path, _test_json(path.parent) or {}  # a run's own history: checked with its workload's checks
     return path, None
+
+
+def _test_json(folder: Path) -> dict | None:
+    tj = folder / "test.json"
+    if not tj.is_file():
+        return None
+    try:
+        test = json.loads(tj.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise BadInput(f"{tj}: not valid JSON ({e})") from None
+    if not isinstance(test, dict):
+        raise BadInput(f"{tj}: expected a JSON object")
+    return test
 
 
 def _stored_checks(test: dict) -> list[tuple[str, dict]] | None:
@@ -159,13 +165,18 @@ def _print_result(result: dict, names: list[str]) -> None:
 @click.option("--time-limit", type=click.FloatRange(min=0, min_open=True),
               help="Seconds the linearizability search may take before answering unknown.")
 @click.option("--consistency-model", help="For list-append: the model to check against (default strict-serializable).")
+@click.option("--semantics", type=click.Choice(["jepsen", "porcupine"]),
+              help="How to read ops tools read differently. jepsen (Knossos, Elle): a failed op never happened, "
+              "a nil register read is unknown, a nil list-append read is the empty list. porcupine: a failed cas "
+              "observes the register did not hold its old value, a nil read read nil. Default: jepsen for EDN, "
+              "porcupine for a bare JSON-lines history, a results folder's recorded reading.")
 @click.option("--json", "as_json", is_flag=True, help="Print the whole result as JSON on stdout.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress on stderr.")
 @click.option("--write/--no-write", default=True, show_default=True,
               help="For a results folder: rewrite its results.json, report.html and junit.xml.")
 def check(path: Path, model: str | None, checkers: tuple[str, ...], init_json: str | None,
-          time_limit: float | None, consistency_model: str | None, as_json: bool, quiet: bool,
-          write: bool) -> None:
+          time_limit: float | None, consistency_model: str | None, semantics: str | None, as_json: bool,
+          quiet: bool, write: bool) -> None:
     """Check a history again: a JSON-lines history, a Jepsen history.edn, or a results folder.
 
     \b
@@ -174,6 +185,7 @@ def check(path: Path, model: str | None, checkers: tuple[str, ...], init_json: s
       harness check history.edn --model cas-register
       harness check history.jsonl --checker bank --checker stats
       harness check etcd_000.jsonl --model cas-register --init null --time-limit 30
+      harness check knossos-history.edn --model cas-register --init 0 --semantics jepsen
     """
     opts = checking.CheckOptions(model=model, time_limit=time_limit, consistency_model=consistency_model)
     if init_json is not None:
@@ -194,6 +206,10 @@ def check(path: Path, model: str | None, checkers: tuple[str, ...], init_json: s
     except history_files.BadHistoryFile as e:
         raise BadInput(str(e)) from None
     events = loaded.events
+    if semantics is not None:
+        opts.semantics = semantics
+    elif test is None:  # a bare file: its own tool's reading (a results folder's checks carry theirs)
+        opts.semantics = "jepsen" if loaded.format == "edn" else "porcupine"
 
     try:
         names = [checking.canonical(c) for c in checkers]
@@ -230,7 +246,7 @@ def check(path: Path, model: str | None, checkers: tuple[str, ...], init_json: s
     else:
         click.echo(f"{hist_path} ({loaded.format}, {_counts(events)})")
         _print_result(result, names)
-    if test is not None and write:
+    if test is not None and write and path.is_dir():
         from unkindness.harness.report import write_junit, write_report
 
         run_dir = hist_path.parent

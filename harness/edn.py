@@ -14,6 +14,7 @@ Keywords read as `Keyword` (a str subclass), so `:read` compares equal to
 
 from __future__ import annotations
 
+import re
 from fractions import Fraction
 from typing import Any, Iterator
 
@@ -51,15 +52,29 @@ class Tagged:
         self.tag, self.value = tag, value
 
 
+MAX_DEPTH = 200  # Jepsen's op maps nest a few levels; deeper input is refused, never a RecursionError
+
+
 class _Reader:
     def __init__(self, text: str) -> None:
         self.s = text
         self.i = 0
         self.n = len(text)
+        self.depth = 0
+        self._line_pos = 0  # line counting resumes from here: where() stays linear over a file
+        self._line_no = 1
+
+    def line_at(self, pos: int) -> int:
+        """The 1-based line of `pos`, counted on from the last position asked (forms come in order)."""
+        if pos < self._line_pos:
+            self._line_pos, self._line_no = 0, 1
+        self._line_no += self.s.count("\n", self._line_pos, pos)
+        self._line_pos = pos
+        return self._line_no
 
     def where(self, pos: int | None = None) -> str:
         pos = self.i if pos is None else pos
-        line = self.s.count("\n", 0, pos) + 1
+        line = self.line_at(pos)
         col = pos - (self.s.rfind("\n", 0, pos) + 1) + 1
         return f"line {line}, column {col}"
 
@@ -86,6 +101,16 @@ class _Reader:
         return self.i >= self.n
 
     def read(self) -> Any:
+        """One form. Nesting (collections, tags, discards) is bounded, so no input can exhaust the stack."""
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise self.fail(f"nested more than {MAX_DEPTH} levels deep; a history's op maps never are")
+        try:
+            return self._read()
+        finally:
+            self.depth -= 1
+
+    def _read(self) -> Any:
         self.skip()
         if self.i >= self.n:
             raise self.fail("unexpected end of input")
@@ -245,7 +270,12 @@ class _Reader:
                 return int(t, 16)
             return int(t)
         except (ValueError, ZeroDivisionError):
-            raise self.fail(f"bad number {tok!r}", start) from None
+            raise self.fail(f"bad number {_brief(tok)}", start) from None
+
+
+def _brief(tok: str, limit: int = 40) -> str:
+    """A token for an error message: a hostile file must not make the message huge."""
+    return repr(tok) if len(tok) <= limit else f"{tok[:limit]!r}... ({len(tok):,} characters)"
 
 
 def _hashable(x: Any) -> Any:
@@ -269,5 +299,50 @@ def iter_forms(text: str) -> Iterator[tuple[Any, int]]:
     """Yields every top-level form with its 1-based line number."""
     r = _Reader(text)
     while not r.at_end():
-        line = r.s.count("\n", 0, r.i) + 1
+        line = r.line_at(r.i)
         yield r.read(), line
+
+
+# --- writing -----------------------------------------------------------------------------------
+
+_KEYWORD = re.compile(r"^[A-Za-z*+!_?<>=-][A-Za-z0-9*+!_?<>=.-]*$")
+_ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\t": "\\t", "\r": "\\r"}
+
+
+def keyword(name: str) -> Keyword:
+    return Keyword(name)
+
+
+def dumps(v: Any) -> str:
+    """One value as EDN text: str, int, float, bool, None, list, dict and Keyword (no recursion limit
+    beyond what the value has; histories nest a few levels)."""
+    if v is None:
+        return "nil"
+    if v is True:
+        return "true"
+    if v is False:
+        return "false"
+    if isinstance(v, Keyword):
+        return ":" + str(v)
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, float):
+        if v != v:
+            return "##NaN"
+        if v in (float("inf"), float("-inf")):
+            return "##Inf" if v > 0 else "##-Inf"
+        return repr(v)
+    if isinstance(v, str):
+        return '"' + "".join(_ESCAPES.get(c, c) for c in v) + '"'
+    if isinstance(v, (list, tuple)):
+        return "[" + " ".join(dumps(x) for x in v) + "]"
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"{_key(k)} {dumps(x)}" for k, x in v.items()) + "}"
+    return dumps(str(v))
+
+
+def _key(k: Any) -> str:
+    """Map keys as keywords where they are plain names (:value, :cart), else as strings ("accounts/0")."""
+    if isinstance(k, str) and _KEYWORD.match(k):
+        return ":" + k
+    return dumps(k)

@@ -40,29 +40,63 @@ class LoadedHistory:
 
 
 def load(path: str | os.PathLike) -> LoadedHistory:
-    """Loads a history: EDN for `.edn`, JSON lines for `.jsonl`/`.json`, else judged by content."""
+    """Loads a history: EDN for `.edn`, JSON lines for `.jsonl`/`.json`, else judged by content.
+
+    JSON lines are read line by line, so a history of hundreds of MB is held once, as its
+    events; EDN is read as one text. Whatever the bytes, a bad file is a BadHistoryFile
+    naming the place, never a traceback.
+    """
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        with open(p, "rb") as f:
+            head = f.read(4096)
     except FileNotFoundError:
         raise BadHistoryFile(f"{p}: no such file") from None
     except IsADirectoryError:
         raise BadHistoryFile(f"{p}: is a folder, not a history file") from None
-    except UnicodeDecodeError as e:
-        raise BadHistoryFile(f"{p}: not UTF-8 text ({e.reason} at byte {e.start})") from None
     except OSError as e:
         raise BadHistoryFile(f"{p}: cannot read: {e.strerror}") from None
-    if not text.strip():
+    if b"\x00" in head:
+        raise BadHistoryFile(f"{p}: a binary file (it holds NUL bytes), not a history")
+    try:
+        sniff = head.decode("utf-8", errors="strict") if len(head) < 4096 else head[:4000].decode("utf-8", "ignore")
+    except UnicodeDecodeError as e:
+        raise BadHistoryFile(f"{p}: not UTF-8 text ({e.reason} at byte {e.start})") from None
+    if not sniff.strip() and p.stat().st_size == len(head):
         raise BadHistoryFile(f"{p}: the file is empty, there is no history to check")
-    if p.suffix == ".edn" or (p.suffix not in (".jsonl", ".json") and _looks_like_edn(text)):
+    if p.suffix == ".edn" or (p.suffix not in (".jsonl", ".json") and _looks_like_edn(sniff)):
+        try:
+            text = p.read_text(encoding="utf-8")
+        except UnicodeDecodeError as e:
+            raise BadHistoryFile(f"{p}: not UTF-8 text ({e.reason} at byte {e.start})") from None
         loaded = _load_edn(p, text)
+        del text
     else:
-        loaded = _load_jsonl(p, text)
+        loaded = _load_jsonl(p)
+    if not loaded.events:
+        raise BadHistoryFile(f"{p}: the file is empty, there is no history to check")
     try:
         pair(loaded.events)
     except HistoryError as e:
         raise BadHistoryFile(loaded.locate(e)) from None
     return loaded
+
+
+MAX_DEPTH = 200  # as harness/edn.py: op values nest a few levels; deeper ones are refused
+
+
+def _too_deep(v: Any, limit: int = MAX_DEPTH) -> bool:
+    """Whether a decoded value nests more than `limit` levels (checked without recursion)."""
+    stack = [(v, 1)]
+    while stack:
+        x, d = stack.pop()
+        if isinstance(x, dict):
+            x = list(x.values())
+        if isinstance(x, list):
+            if d > limit:
+                return True
+            stack.extend((y, d + 1) for y in x if isinstance(y, (list, dict)))
+    return False
 
 
 def _looks_like_edn(text: str) -> bool:
@@ -72,20 +106,36 @@ def _looks_like_edn(text: str) -> bool:
     )
 
 
-def _load_jsonl(p: Path, text: str) -> LoadedHistory:
+def _load_jsonl(p: Path) -> LoadedHistory:
     events: list[dict] = []
     lines: dict[Any, int] = {}
-    for lineno, raw in enumerate(text.splitlines(), 1):
-        if not raw.strip():
-            continue
-        try:
-            ev = json.loads(raw)
-        except json.JSONDecodeError as e:
-            raise BadHistoryFile(f"{p}:{lineno}: not valid JSON ({e.msg} at column {e.colno})") from None
-        where = f"{p}:{lineno}"
-        ev = _validate(ev, where, len(events))
-        lines.setdefault(ev["index"], lineno)
-        events.append(ev)
+    with open(p, encoding="utf-8", newline="") as f:
+        lineno = 0
+        while True:
+            try:
+                raw = f.readline()
+            except UnicodeDecodeError as e:
+                raise BadHistoryFile(f"{p}:{lineno + 1}: not UTF-8 text ({e.reason})") from None
+            if not raw:
+                break
+            lineno += 1
+            if not raw.strip():
+                continue
+            try:
+                ev = json.loads(raw)
+            except json.JSONDecodeError as e:
+                raise BadHistoryFile(f"{p}:{lineno}: not valid JSON ({e.msg} at column {e.colno})") from None
+            except RecursionError:
+                ev = None
+            except ValueError as e:  # e.g. an integer of more digits than Python converts
+                raise BadHistoryFile(f"{p}:{lineno}: not a usable JSON value ({str(e)[:120]})") from None
+            if ev is None and raw.strip() != "null" or _too_deep(ev):
+                raise BadHistoryFile(f"{p}:{lineno}: nested more than {MAX_DEPTH} levels deep; a history's "
+                                     "events never are")
+            where = f"{p}:{lineno}"
+            ev = _validate(ev, where, len(events))
+            lines.setdefault(ev["index"], lineno)
+            events.append(ev)
     return LoadedHistory(events, p, "jsonl", lines)
 
 
@@ -159,6 +209,39 @@ def _validate(ev: Any, where: str, pos: int) -> dict:
         raise BadHistoryFile(f"{where}: \"time\" must be a number of nanoseconds, got {t!r}")
     ev.setdefault("value", None)
     return ev
+
+
+EDN_KEYS = ("index", "time", "process", "type", "f", "value", "node", "error")
+
+
+def event_to_edn(ev: dict) -> str:
+    """One event as a Jepsen op map: :type, :f and the nemesis process as keywords, a list-append
+    txn's micro-op names as keywords ([:append k v], [:r k [...]]), other values as they are."""
+    from unkindness.harness.edn import Keyword, dumps
+
+    op: dict[str, Any] = {}
+    for k in EDN_KEYS:
+        if k not in ev:
+            continue
+        v = ev[k]
+        if k == "type" or (k == "f" and isinstance(v, str)) or (k == "process" and v == NEMESIS):
+            v = Keyword(v)
+        elif k == "value" and ev.get("f") == "txn" and isinstance(v, list):
+            v = [[Keyword(m[0]), *m[1:]] if isinstance(m, list) and m and m[0] in ("append", "r") else m for m in v]
+        op[k] = v
+    return dumps(op)
+
+
+def write_edn(jsonl: str | os.PathLike, edn: str | os.PathLike) -> Path:
+    """history.edn beside history.jsonl, one op map per line (Jepsen's store format), streamed."""
+    out = Path(edn)
+    tmp = out.with_suffix(".edn.tmp")
+    with open(jsonl, encoding="utf-8") as src, open(tmp, "w", encoding="utf-8") as dst:
+        for line in src:
+            if line.strip():
+                dst.write(event_to_edn(json.loads(line)) + "\n")
+    os.replace(tmp, out)
+    return out
 
 
 class HistoryWriter:

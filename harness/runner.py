@@ -27,7 +27,7 @@ from unkindness.harness import options as options_mod
 from unkindness.harness.client import NodeClient, Topology, make_client
 from unkindness.harness.db import Cluster
 from unkindness.harness.generator import Completion, Workers, run_phase
-from unkindness.harness.history_files import load
+from unkindness.harness.history_files import load, write_edn
 from unkindness.harness.recorder import Recorder
 from unkindness.harness.resources import Journal, new_run_id
 from unkindness.harness.runtimes.netns import NetnsRuntime
@@ -306,6 +306,8 @@ def run_test(cfg: TestConfig, out: Callable[[str], None] = print) -> RunOutcome:
         restore()
     duration = time.monotonic() - t_start
 
+    if (run_dir / "history.jsonl").is_file():
+        write_edn(run_dir / "history.jsonl", run_dir / "history.edn")  # for Jepsen's own tools
     result = check_run(run_dir)
     counts = dict(recorder.counts) if recorder else {}
     _update_test_json(run_dir, {"duration_s": round(duration, 3), "interrupted": interrupted, "counts": counts})

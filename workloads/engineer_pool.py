@@ -260,7 +260,7 @@ class EngineerPool(Workload):
     @classmethod
     def checks(cls, options: Options, test: dict[str, Any]) -> list[Check]:
         return [Check("pool", {"key": KEY, "engineers": engineer_names(options.engineers)}),
-                Check("linearizable", {"model": "cmpxchg", "ignore_fs": ["get", "hold"],
+                Check("linearizable", {"model": "cmpxchg", "semantics": "jepsen", "ignore_fs": ["get", "hold"],
                                        "ignore_reason": "gets are local reads (the official client's default), "
                                                         "which may be stale by design; holds touch no key"}),
                 Check("stats")]

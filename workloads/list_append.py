@@ -169,7 +169,7 @@ class ListAppend(Workload):
 
     @classmethod
     def checks(cls, options: Options, test: dict[str, Any]) -> list[Check]:
-        checks = [Check("list-append", {"consistency_model": MODEL[options.txn_mode]})]
+        checks = [Check("list-append", {"consistency_model": MODEL[options.txn_mode], "semantics": "jepsen"})]
         if options.txn_mode == "single-node":
             checks.insert(0, Check("origin-prefix"))
         return checks + [Check("stats")]

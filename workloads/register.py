@@ -96,7 +96,7 @@ class Register(Workload):
 
     @classmethod
     def checks(cls, options: Options, test: dict[str, Any]) -> list[Check]:
-        return [Check("linearizable", {"model": "cmpxchg"}), Check("stats")]
+        return [Check("linearizable", {"model": "cmpxchg", "semantics": "jepsen"}), Check("stats")]
 
 
 WORKLOAD = Register

@@ -41,10 +41,12 @@ def _no_cyclic_gc():
 
 
 def check_list_append(history: list[dict], consistency_model: str = DEFAULT_MODEL, *,
-                      max_cycles_per_type: int = 10, max_search_work: int = 5_000_000) -> dict:
+                      max_cycles_per_type: int = 10, max_search_work: int = 5_000_000,
+                      semantics: str = "porcupine") -> dict:
     """Checks an Elle list-append history against ``consistency_model``.
 
-    Returns ``{"valid", "consistency_model", "anomaly_types", "anomalies",
+    ``semantics="jepsen"`` reads a nil read as the empty list, as Elle does.
+    Returns ``{"valid", "consistency_model", "semantics", "anomaly_types", "anomalies",
     "anomaly_counts", "not", "ruled_out_by", "strongest_satisfied", "summary",
     "explanation" (when invalid), "txns", "search"}``. Raises ValueError for an
     unknown model and HistoryError (a ValueError) for a malformed history.
@@ -56,12 +58,21 @@ def check_list_append(history: list[dict], consistency_model: str = DEFAULT_MODE
     for name, n in (("max_cycles_per_type", max_cycles_per_type), ("max_search_work", max_search_work)):
         if not isinstance(n, int) or isinstance(n, bool) or n < 1:
             raise ValueError(f"{name} must be a positive integer, got {n!r}")
+    if semantics not in ("porcupine", "jepsen"):
+        raise ValueError(f"unknown semantics {semantics!r}; choose from porcupine, jepsen")
     with _no_cyclic_gc():
-        return _check(history, consistency_model, max_cycles_per_type, max_search_work)
+        result = _check(history, consistency_model, max_cycles_per_type, max_search_work, semantics)
+    result["semantics"] = semantics
+    if semantics == "jepsen":
+        result["summary"] = f"{result.get('summary', '')} [Jepsen's reading]".strip()
+    result["reading"] = ("Jepsen's reading (Elle's): a read of nil in an ok transaction saw the empty list"
+                         if semantics == "jepsen" else "strict reading: an ok read must be a list")
+    return result
 
 
-def _check(history: list[dict], consistency_model: str, max_cycles_per_type: int, max_work: int) -> dict:
-    txns, skipped = parse_txns(history)
+def _check(history: list[dict], consistency_model: str, max_cycles_per_type: int, max_work: int,
+           semantics: str = "porcupine") -> dict:
+    txns, skipped = parse_txns(history, nil_read_empty=semantics == "jepsen")
     versions = infer_versions(txns)
     found: dict[str, list] = {}
     for kind, items in versions.anomalies.items():

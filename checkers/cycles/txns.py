@@ -66,7 +66,7 @@ def _elem_ok(v: Any) -> bool:
     return isinstance(v, (str, int, float)) and not isinstance(v, bool)
 
 
-def _parse_mops(op: Op) -> list[tuple[str, Hashable, Any]]:
+def _parse_mops(op: Op, nil_read_empty: bool = False) -> list[tuple[str, Hashable, Any]]:
     where = f"event {op.complete_index if op.complete_index is not None else op.invoke_index}"
     value = op.value if op.ok else op.invoke_value
     if op.ok and op.value is None:
@@ -92,6 +92,8 @@ def _parse_mops(op: Op) -> list[tuple[str, Hashable, Any]]:
             if not _elem_ok(v):
                 raise HistoryError(f"{where}: micro-op {i} appends {v!r}; elements must be numbers or strings")
         elif op.ok:
+            if v is None and nil_read_empty:
+                v = []  # Elle: a nil read of a key is the empty list (elle/list_append.clj)
             if not isinstance(v, list):
                 raise HistoryError(f"{where}: micro-op {i} reads {k!r} as {v!r}; an ok read must be a list of elements")
             # Elements are checked in versions.py, once per distinct read
@@ -123,8 +125,9 @@ def _summarise(txn: Txn) -> None:
                 txn.ext_reads[k] = v
 
 
-def parse_txns(history: list[dict]) -> tuple[list[Txn], int]:
-    """Returns the txns (failed ones included) and how many non-txn ops were skipped."""
+def parse_txns(history: list[dict], *, nil_read_empty: bool = False) -> tuple[list[Txn], int]:
+    """Returns the txns (failed ones included) and how many non-txn ops were skipped.
+    `nil_read_empty`: Jepsen's reading, a read of nil in an ok txn saw the empty list."""
     if not isinstance(history, list):
         raise HistoryError(f"a history must be a list of events, got {type(history).__name__}")
     txns: list[Txn] = []
@@ -133,7 +136,7 @@ def parse_txns(history: list[dict]) -> tuple[list[Txn], int]:
         if op.f != TXN_F:
             skipped += 1
             continue
-        t = Txn(id=len(txns), op=op, mops=_parse_mops(op))
+        t = Txn(id=len(txns), op=op, mops=_parse_mops(op, nil_read_empty))
         _summarise(t)
         txns.append(t)
     return txns, skipped

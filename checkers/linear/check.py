@@ -18,7 +18,7 @@ from unkindness.checkers.history import Op, pair
 from unkindness.checkers.linear.budget import Budget
 from unkindness.checkers.linear.evidence import failure
 from unkindness.checkers.linear.search import OutOfBudget, Search
-from unkindness.checkers.models import Model, get_model
+from unkindness.checkers.models import MODELS, Model, get_model
 from unkindness.checkers.models.base import Step, show, thaw
 
 
@@ -40,24 +40,48 @@ def _compile(model: Model, ops: list[Op]) -> list[Step]:
     return steps
 
 
+SEMANTICS = ("porcupine", "jepsen")
+# What each reading means for the models that can read an op two ways (the rest read alike).
+READINGS: dict[str, dict[str, Any]] = {
+    # Porcupine (its etcd model): a failed cas is an observation that the register did not hold
+    # `old`; a read of nil read an empty register.
+    "porcupine": {"failed_cas_observes": True, "nil_read_unknown": False},
+    # Knossos: a :fail op never happened and is removed before the search (knossos/history.clj,
+    # complete/fails); a read of nil is "we don't know what the read was" (knossos/model.clj,
+    # register and cas-register accept it in any state).
+    "jepsen": {"failed_cas_observes": False, "nil_read_unknown": True},
+}
+WORDS = {"porcupine": "Porcupine's reading: a failed cas observes the register did not hold its old value, "
+                      "a nil read is an empty register",
+         "jepsen": "Jepsen's reading: a failed op never happened, a nil read is a read of unknown value"}
+
+
 def check(history: list[dict], model: str | Model, *, init: Any = None, time_limit: float | None = None,
           memory_limit_mb: float | None = None, progress: Callable[[dict], None] | None = None,
-          **model_options: Any) -> dict:
+          semantics: str = "porcupine", **model_options: Any) -> dict:
     """Checks linearizability; returns {"valid": True | False | "unknown", ...evidence}.
 
-    Raises HistoryError (a ValueError) with a message naming the event for a
-    history or op the model cannot interpret.
+    `semantics` chooses how ops that tools read differently are read (READINGS);
+    explicit model options override it. Raises HistoryError (a ValueError) with
+    a message naming the event for a history or op the model cannot interpret.
     """
+    if semantics not in READINGS:
+        raise ValueError(f"unknown semantics {semantics!r}; choose from {', '.join(SEMANTICS)}")
     t0, cpu0 = time.monotonic(), time.process_time()
+    if not isinstance(model, Model):
+        known = MODELS[model].options if model in MODELS else {}
+        model_options = {**{k: v for k, v in READINGS[semantics].items() if k in known}, **model_options}
     m = get_model(model, **model_options)
     ops = pair(history).ops
+    if semantics == "jepsen":
+        ops = [op for op in ops if op.type != "fail"]
     init_state = m.initial(init)
     parts = _partitions(m, ops)
     compiled = {k: _compile(m, part) for k, part in parts.items()}
     searched = sum(len(s) for s in compiled.values())
     budget = Budget(time_limit, memory_limit_mb, progress, len(parts))
     result: dict[str, Any] = {"valid": True, "model": m.name, "ops": len(ops), "keys": len(parts),
-                              "searched_ops": searched}
+                              "searched_ops": searched, "semantics": semantics, "reading": WORDS[semantics]}
     verdict: Any = True
     # Small partitions first: more of them finish if the budget runs out.
     for key in sorted(compiled, key=lambda k: len(compiled[k])):
@@ -104,4 +128,7 @@ def check(history: list[dict], model: str | Model, *, init: Any = None, time_lim
     else:
         result["summary"] = (f"unknown: {result['reason']} after exploring {result['explored']} "
                              f"configurations; {budget.keys_done} of {len(parts)} key(s) fully checked")
+    if "cas" in m.fs or "read" in m.fs:  # the models the readings tell apart
+        result["summary"] += f" [{semantics}'s reading]".replace("porcupine's", "Porcupine's").replace(
+            "jepsen's", "Jepsen's")
     return result

@@ -3,7 +3,9 @@
 History format (one register; Knossos/Porcupine style):
 
 - ``{"f": "read"}``; the ok completion's ``value`` is the value read (null = the
-  initial null). A read that is not ok (fail or info) constrains nothing.
+  initial null, Porcupine's reading; with ``nil_read_unknown=True``, Knossos's
+  reading, a nil read constrains nothing: "we don't know what the read was",
+  knossos/model.clj). A read that is not ok (fail or info) constrains nothing.
 - ``{"f": "write", "value": v}``.
 - ``{"f": "cas", "value": [old, new]}`` (cas-register only): sets ``new`` if the
   register holds ``old``. An ok cas took effect. A ``fail`` cas did not; by
@@ -27,6 +29,7 @@ class RegisterModel(Model):
 
     name = "register"
     fs = ("read", "write")
+    options = {"nil_read_unknown": False}
 
     def initial(self, init: Any) -> Any:
         return freeze(init)
@@ -37,7 +40,7 @@ class RegisterModel(Model):
             raise self._bad(op, f"unknown f; this model knows {', '.join(self.fs)}{hint}")
         start, end = step_times(op)
         if op.f == "read":
-            if op.type != "ok":
+            if op.type != "ok" or (op.value is None and self.nil_read_unknown):
                 return None  # a read with unknown or no result constrains nothing
             return Step(op, "read", (freeze(op.value),), True, True, start, end)
         if op.f == "write":
@@ -131,7 +134,7 @@ class CasRegisterModel(RegisterModel):
 
     name = "cas-register"
     fs = ("read", "write", "cas")
-    options = {"failed_cas_observes": True}
+    options = {"failed_cas_observes": True, "nil_read_unknown": False}
 
     def _compile_cas(self, op: Op, start: int, end: int | None) -> Step | None:
         v = op.invoke_value if op.invoke_value is not None else op.value

@@ -65,5 +65,41 @@ def test_unreadable_inputs(tmp_path):
     with pytest.raises(BadHistoryFile, match="is a folder"):
         load(tmp_path)
     (tmp_path / "bin.jsonl").write_bytes(b"\xff\xfe\x00")
-    with pytest.raises(BadHistoryFile, match="not UTF-8"):
+    with pytest.raises(BadHistoryFile, match="a binary file"):
         load(tmp_path / "bin.jsonl")
+    (tmp_path / "latin.jsonl").write_bytes("caf\xe9\n".encode("latin-1"))
+    with pytest.raises(BadHistoryFile, match="not UTF-8"):
+        load(tmp_path / "latin.jsonl")
+
+
+@pytest.mark.parametrize("name,text,msg", [
+    ("deep.edn", "[" * 100_000, r"deep.edn: line 1, column 201: nested more than 200 levels"),
+    ("deep.edn", "#_" * 100_000 + "1", "nested more than 200 levels"),
+    ("tags.edn", "#a " * 100_000 + "1", "nested more than 200 levels"),
+    ("deep.jsonl", "[" * 100_000 + "\n", r"deep.jsonl:1: nested more than 200 levels"),
+    ("value.jsonl", '{"index":0,"process":0,"type":"invoke","f":"r","value":' + "[" * 300 + "]" * 300 + "}\n",
+     r"value.jsonl:1: nested more than 200 levels"),
+    ("long.edn", "{:type :invoke :process 0 :f :r :value " + "9" * 1_000_000 + "}",
+     r"column 40: bad number '9999.*\(1,000,000 characters\)$"),
+    ("long.jsonl", '{"index":0,"process":0,"type":"invoke","f":"r","value":' + "9" * 100_000 + "}\n",
+     r"long.jsonl:1: not a usable JSON value"),
+])
+def test_hostile_inputs_are_refused_by_place_not_by_a_traceback(tmp_path, name, text, msg):
+    """The reader never recurses on the input's nesting, and a huge token is just a bad value."""
+    with pytest.raises(BadHistoryFile, match=msg):
+        load(write(tmp_path, name, text))
+
+
+@pytest.mark.parametrize("kind", ["register", "bank", "set", "cart", "list-append", "engineer-pool"])
+def test_history_edn_round_trips_every_workloads_events(tmp_path, kind):
+    """Our runs in Jepsen's format: history.edn reads back as the very events of history.jsonl."""
+    from unkindness.harness.history_files import write_edn
+    from unkindness.harness.report.synthetic import build
+
+    run = build(tmp_path / kind, kind)
+    edn = write_edn(run / "history.jsonl", run / "history.edn")
+    text = edn.read_text()
+    assert text.startswith("{:index 0, :time ") and ":type :invoke" in text
+    if kind == "list-append":
+        assert "[:append " in text  # Elle reads micro-op names as keywords
+    assert load(edn).events == load(run / "history.jsonl").events

@@ -69,9 +69,10 @@ def caught_within(tmp_path, env, args, seeds=(1, 2, 3)):
     return cp, run
 
 
-def recheck(run_dir, env) -> int:
-    """`harness check` on a stored run: its exit code (the verdict again, from test.json alone)."""
-    cp = subprocess.run([HARNESS, "check", str(run_dir), "--quiet"], capture_output=True, text=True, timeout=240,
+def recheck(target, env) -> int:
+    """`harness check` on a stored run (its folder, or one of its history files): the exit code,
+    the verdict again from test.json alone."""
+    cp = subprocess.run([HARNESS, "check", str(target), "--quiet"], capture_output=True, text=True, timeout=240,
                         env=env)
     return cp.returncode
 

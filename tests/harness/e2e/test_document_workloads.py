@@ -18,6 +18,7 @@ def _valid(tmp_path, env, args):
     cp, run = harness_test(tmp_path, env, *args)
     assert cp.returncode == 0, cp.stdout + cp.stderr
     assert recheck(run, env) == 0
+    assert recheck(run / "history.edn", env) == 0  # Jepsen's format gives the same verdict
     assert leftovers(tmp_path) == []
     return run
 
@@ -37,7 +38,7 @@ def test_cart_catches_replication_defects(tmp_path, env, defect, checker):
     assert cp.returncode == 1, cp.stdout + cp.stderr
     r = results(run)["results"]
     assert r["convergence"]["valid"] is False and r[checker]["valid"] is False
-    assert recheck(run, env) == 1
+    assert recheck(run, env) == 1 and recheck(run / "history.edn", env) == 1
     assert leftovers(tmp_path) == []
 
 
@@ -90,7 +91,7 @@ def test_list_append_single_node_is_valid_and_catches_split_transactions(tmp_pat
     assert cp.returncode == 1, cp.stdout + cp.stderr
     prefix = results(run)["results"]["origin-prefix"]
     assert prefix["valid"] is False and prefix["violations"][0]["kind"] in ("fractured", "out-of-order")
-    assert recheck(run, env) == 1
+    assert recheck(run, env) == 1 and recheck(run / "history.edn", env) == 1
     assert leftovers(tmp_path) == []
 
 
@@ -117,5 +118,5 @@ def test_engineer_pool_catches_cmpxchg_without_quorum(tmp_path, env):
     assert cp.returncode == 1, cp.stdout + cp.stderr
     r = results(run)["results"]
     assert r["linearizable"]["valid"] is False or r["pool"]["valid"] is False
-    assert recheck(run, env) == 1
+    assert recheck(run, env) == 1 and recheck(run / "history.edn", env) == 1
     assert leftovers(tmp_path) == []

@@ -27,6 +27,7 @@ def test_set_under_kill_on_a_correct_server_is_valid_and_leaves_nothing(tmp_path
     report = (run / "report.html").read_text()
     assert "VALID" in report and "set / kill" in report
     assert "<testcase" in (run / "junit.xml").read_text()
+    assert (run / "history.edn").read_text().startswith("{:index 0, :time ")  # for Jepsen's own tools
     assert run.resolve().name in (tmp_path / "results" / "index.html").read_text()
     history = [json.loads(l) for l in (run / "history.jsonl").read_text().splitlines()]
     assert {e["f"] for e in history if e["process"] == "nemesis"} == {"start-kill", "stop-kill"}
