@@ -26,6 +26,9 @@ from unkindness.checkers.linear import check
 
 CORPUS = Path(__file__).resolve().parents[1] / ".." / "shared" / "corpora" / "linearizability"
 PORCUPINE_ETCD_S = 0.57
+# Porcupine HEAD on this kind of machine, from issue 18 (checks only, parsing excluded).
+PORCUPINE_KV_S = {"porcupine-kv/valid/c50-ok.jsonl": 0.154, "porcupine-kv/valid/c10-ok.jsonl": 0.001}
+PORCUPINE_KV_TOTAL_S = 0.16
 
 
 def main() -> int:
@@ -68,6 +71,10 @@ def main() -> int:
         line = f"- {src}: {len(sel)} files, total {total:.3f} s CPU (sum of per-file medians of {args.runs} runs)"
         if src == "porcupine-etcd":
             line += f", {total / PORCUPINE_ETCD_S:.2f}x Porcupine's {PORCUPINE_ETCD_S} s"
+        if src == "porcupine-kv":
+            line += f", {total / PORCUPINE_KV_TOTAL_S:.2f}x Porcupine's {PORCUPINE_KV_TOTAL_S} s"
+            line += "".join(f"; {r[0].split('/')[-1]} {r[4] / PORCUPINE_KV_S[r[0]]:.2f}x Porcupine's "
+                            f"{PORCUPINE_KV_S[r[0]]} s" for r in sel if r[0] in PORCUPINE_KV_S)
         slowest = max(sel, key=lambda r: r[4])
         line += f"; slowest {slowest[0]} {slowest[4]:.3f} s; peak traced memory {max(r[5] for r in sel) / 1048576:.1f} MB"
         print(line)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import gc
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Iterable, Iterator
 
 NEMESIS = "nemesis"
@@ -73,7 +73,7 @@ class Op:
     completed_at: int | None = None  # completion time even for info, for drawing
     node: Any = None
     error: Any = None
-    extra: dict = field(default_factory=dict)  # any other keys of the completion (rarely any)
+    extra: dict | None = None  # any other keys of the completion (rarely any)
 
     @property
     def ok(self) -> bool:
@@ -114,14 +114,23 @@ class Paired:
 _KNOWN_KEYS = {"index", "time", "process", "type", "f", "value", "node", "error"}
 
 
-def _time(ev: dict, pos: int) -> int:
-    """The event's time as int ns; slow path for anything but a plain int."""
-    t = ev.get("time")
+def _time(t: Any, idx: Any, pos: int) -> int:
+    """An event's time as int ns; slow path for anything but a plain int."""
     if t is None:
         return pos
     if isinstance(t, bool) or not isinstance(t, (int, float)):
-        raise HistoryError(f"event {ev.get('index', pos)}: time must be a number, got {t!r}", ev.get("index", pos))
+        raise HistoryError(f"event {idx}: time must be a number, got {t!r}", idx)
     return int(t)
+
+
+def _bad_completion(typ: Any, f: Any, proc: Any, idx: Any, invoke: tuple | None) -> None:
+    """Raises the HistoryError that says what is wrong with a completion event."""
+    if typ not in COMPLETION_TYPES:
+        raise HistoryError(f"event {idx}: type must be one of {', '.join(EVENT_TYPES)}, got {typ!r}", idx)
+    if invoke is None:
+        raise HistoryError(f"event {idx}: {typ} of {f!r} by process {proc!r} has no invoke before it", idx)
+    raise HistoryError(
+        f"event {idx}: completion f {f!r} does not match its invoke's f {invoke[1]!r} (event {invoke[4]})", idx)
 
 
 @gc_paused()
@@ -133,66 +142,54 @@ def pair(history: Iterable[dict]) -> Paired:
     """
     ops: list[Op] = []
     nemesis: list[dict] = []
-    pending: dict[Any, Op] = {}
+    pending: dict[Any, tuple] = {}  # process -> (slot, f, value, time, index, node) of its open invoke
     end_time = 0
     known = _KNOWN_KEYS
     for pos, ev in enumerate(history):
         if type(ev) is not dict and not isinstance(ev, dict):
             raise HistoryError(f"event {pos}: expected an object, got {type(ev).__name__}", pos)
-        get = ev.get
-        idx = get("index", pos)
-        typ = get("type")
-        t = get("time")
-        if t is None:
-            t = pos
-        elif type(t) is not int:
-            t = _time(ev, pos)
+        try:  # subscripts are faster than .get; the rare event missing a key takes the defaults
+            typ, t, proc, f, value, idx, node, err = (
+                ev["type"], ev["time"], ev["process"], ev["f"], ev["value"], ev["index"], ev["node"], ev["error"])
+        except KeyError:
+            d = {"index": pos, "time": pos, "process": None, "type": None, "f": None, "value": None, "node": None,
+                 "error": None, **ev}
+            typ, t, proc, f, value, idx, node, err = (
+                d["type"], d["time"], d["process"], d["f"], d["value"], d["index"], d["node"], d["error"])
+        if type(t) is not int:
+            t = _time(t, idx, pos)
         if t > end_time:
             end_time = t
-        proc = get("process")
-        if proc == NEMESIS:
-            if typ not in EVENT_TYPES:
-                raise HistoryError(f"event {idx}: type must be one of {', '.join(EVENT_TYPES)}, got {typ!r}", idx)
-            nemesis.append(ev)
-            continue
-        if proc is None or isinstance(proc, (dict, list)):
-            raise HistoryError(f"event {idx}: process must be a number or name, got {proc!r}", idx)
-        f = get("f")
+        if type(proc) is not int:
+            if proc == NEMESIS:
+                if typ not in EVENT_TYPES:
+                    raise HistoryError(f"event {idx}: type must be one of {', '.join(EVENT_TYPES)}, got {typ!r}", idx)
+                nemesis.append(ev)
+                continue
+            if proc is None or isinstance(proc, (dict, list)):
+                raise HistoryError(f"event {idx}: process must be a number or name, got {proc!r}", idx)
         if typ == "invoke":
             if proc in pending:
                 prev = pending[proc]
                 raise HistoryError(
-                    f"event {idx}: process {proc!r} invoked {f!r} while its {prev.f!r} "
-                    f"(event {prev.invoke_index}) has not completed", idx,
+                    f"event {idx}: process {proc!r} invoked {f!r} while its {prev[1]!r} "
+                    f"(event {prev[4]}) has not completed", idx,
                 )
-            value = get("value")
-            op = Op(len(ops), proc, f, value, value, "info", t, None, idx, None, None, get("node"))
-            ops.append(op)
-            pending[proc] = op
+            # The op is built once, at its completion (fewer attribute writes); its slot keeps invocation order.
+            pending[proc] = (len(ops), f, value, t, idx, node)
+            ops.append(None)  # type: ignore[arg-type]
             continue
-        if typ not in COMPLETION_TYPES:
-            raise HistoryError(f"event {idx}: type must be one of {', '.join(EVENT_TYPES)}, got {typ!r}", idx)
-        op = pending.pop(proc, None)
-        if op is None:
-            raise HistoryError(f"event {idx}: {typ} of {f!r} by process {proc!r} has no invoke before it", idx)
-        if f != op.f:
-            raise HistoryError(
-                f"event {idx}: completion f {f!r} does not match its invoke's f {op.f!r} "
-                f"(event {op.invoke_index})", idx,
-            )
-        op.type = typ
-        op.value = get("value")
-        op.complete_index = idx
-        op.end = None if typ == "info" else t
-        op.completed_at = t
-        node = get("node")
-        if node is not None:
-            op.node = node
-        op.error = get("error")
-        if len(ev) > len(known) or not known.issuperset(ev):
-            extra = {k: v for k, v in ev.items() if k not in known}
-            if extra:
-                op.extra = extra
+        p = pending.pop(proc, None)
+        if p is None or typ not in COMPLETION_TYPES or f != p[1]:
+            _bad_completion(typ, f, proc, idx, p)
+        i, _, inv, start, inv_idx, inv_node = p
+        extra = None
+        if len(ev) > 8 or not known.issuperset(ev):
+            extra = {k: v for k, v in ev.items() if k not in known} or None
+        ops[i] = Op(i, proc, f, inv, value, typ, start, None if typ == "info" else t, inv_idx, idx, t,
+                    inv_node if node is None else node, err, extra)
+    for proc, (i, f, inv, start, inv_idx, inv_node) in pending.items():  # never completed: indeterminate
+        ops[i] = Op(i, proc, f, inv, inv, "info", start, None, inv_idx, None, None, inv_node)
     return Paired(ops=ops, nemesis=nemesis, end_time=end_time)
 
 

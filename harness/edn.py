@@ -306,7 +306,7 @@ def iter_forms(text: str) -> Iterator[tuple[Any, int]]:
 # --- writing -----------------------------------------------------------------------------------
 
 _KEYWORD = re.compile(r"^[A-Za-z*+!_?<>=-][A-Za-z0-9*+!_?<>=.-]*$")
-_ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\t": "\\t", "\r": "\\r"}
+_WRITE_ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\t": "\\t", "\r": "\\r"}
 
 
 def keyword(name: str) -> Keyword:
@@ -333,7 +333,7 @@ def dumps(v: Any) -> str:
             return "##Inf" if v > 0 else "##-Inf"
         return repr(v)
     if isinstance(v, str):
-        return '"' + "".join(_ESCAPES.get(c, c) for c in v) + '"'
+        return '"' + "".join(_WRITE_ESCAPES.get(c, c) for c in v) + '"'
     if isinstance(v, (list, tuple)):
         return "[" + " ".join(dumps(x) for x in v) + "]"
     if isinstance(v, dict):

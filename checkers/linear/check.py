@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 from typing import Any, Callable, Hashable
 
-from unkindness.checkers.history import Op, pair
+from unkindness.checkers.history import Op, gc_paused, pair
 from unkindness.checkers.linear.budget import Budget
 from unkindness.checkers.linear.evidence import failure
 from unkindness.checkers.linear.search import OutOfBudget, Search
@@ -22,22 +22,20 @@ from unkindness.checkers.models import MODELS, Model, get_model
 from unkindness.checkers.models.base import Step, show, thaw
 
 
-def _partitions(model: Model, ops: list[Op]) -> dict[Hashable, list[Op]]:
-    if not model.partitioned:
-        return {None: ops}
-    parts: dict[Hashable, list[Op]] = {}
+def _compiled_partitions(model: Model, ops: list[Op]) -> dict[Hashable, list[Step]]:
+    """Each key's steps; a key whose ops all constrain nothing keeps an empty list (it still counts)."""
+    key = model.key if model.partitioned else None
+    compile_ = model.compile
+    parts: dict[Hashable, list[Step]] = {}
     for op in ops:
-        parts.setdefault(model.key(op), []).append(op)
-    return parts
-
-
-def _compile(model: Model, ops: list[Op]) -> list[Step]:
-    steps = []
-    for op in ops:
-        s = model.compile(op)
+        k = key(op) if key is not None else None
+        steps = parts.get(k)
+        if steps is None:
+            steps = parts[k] = []
+        s = compile_(op)
         if s is not None and (s.required or not s.read_only):  # an optional observation observes nothing
             steps.append(s)
-    return steps
+    return parts
 
 
 SEMANTICS = ("porcupine", "jepsen")
@@ -56,6 +54,7 @@ WORDS = {"porcupine": "Porcupine's reading: a failed cas observes the register d
          "jepsen": "Jepsen's reading: a failed op never happened, a nil read is a read of unknown value"}
 
 
+@gc_paused()
 def check(history: list[dict], model: str | Model, *, init: Any = None, time_limit: float | None = None,
           memory_limit_mb: float | None = None, progress: Callable[[dict], None] | None = None,
           semantics: str = "porcupine", **model_options: Any) -> dict:
@@ -76,13 +75,13 @@ def check(history: list[dict], model: str | Model, *, init: Any = None, time_lim
     if semantics == "jepsen":
         ops = [op for op in ops if op.type != "fail"]
     init_state = m.initial(init)
-    parts = _partitions(m, ops)
-    compiled = {k: _compile(m, part) for k, part in parts.items()}
+    parts = compiled = _compiled_partitions(m, ops)
     searched = sum(len(s) for s in compiled.values())
     budget = Budget(time_limit, memory_limit_mb, progress, len(parts))
     result: dict[str, Any] = {"valid": True, "model": m.name, "ops": len(ops), "keys": len(parts),
                               "searched_ops": searched, "semantics": semantics, "reading": WORDS[semantics]}
     verdict: Any = True
+    reach = m.reach()
     # Small partitions first: more of them finish if the budget runs out.
     for key in sorted(compiled, key=lambda k: len(compiled[k])):
         steps, init_k = m.reduce(compiled[key], init_state)
@@ -94,7 +93,7 @@ def check(history: list[dict], model: str | Model, *, init: Any = None, time_lim
             verdict = "unknown"
             result.update(reason=str(e), key=None if key is None else thaw(key))
             break
-        search = Search(steps, [m.fn(s) for s in steps], init_k)
+        search = Search(steps, [m.fn(s) for s in steps], init_k, reach)
         outcome = search.run(budget.tick)
         budget.finished_partition(outcome.explored)
         if outcome.valid is True:

@@ -17,15 +17,23 @@ Two reductions keep the tree small without changing the answer:
   oracle comparisons).
 - Optional ops with the same effect are interchangeable, so they are only
   placed in invocation order (the later twin waits for the earlier one).
+- When the op due first is the only one that can go next, it is placed at
+  once too: there is no choice to remember, so no stack frame or memo entry.
+
+And one pruning, for models whose state only grows between resets (``Reach``,
+e.g. kv appends): a configuration is dropped when the earliest-completing read
+still to place saw a value its state can no longer grow into, and no op that
+may come before that read resets the state.
 """
 
 from __future__ import annotations
 
 import sys
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from unkindness.checkers.models.base import Step
+from unkindness.checkers.models.base import Reach, Step
 
 BEST_STATES_CAP = 16
 
@@ -52,47 +60,75 @@ class Outcome:
 class Search:
     """One partition's search; ``run`` explores, ``replay`` rebuilds a path."""
 
-    def __init__(self, steps: list[Step], fns: list[Callable], init: Any) -> None:
-        req = sorted((i for i in range(len(steps)) if steps[i].required),
-                     key=lambda i: (steps[i].end, steps[i].start))
-        opt = sorted((i for i in range(len(steps)) if not steps[i].required), key=lambda i: steps[i].start)
-        idx = req + opt
-        self.order = [steps[i] for i in idx]
-        self.fns = [fns[i] for i in idx]
-        self.m = len(req)
-        self.n = len(idx)
+    def __init__(self, steps: list[Step], fns: list[Callable], init: Any, reach: Reach | None = None) -> None:
+        starts = [s.start for s in steps]
+        ends = [s.end for s in steps]
+        # Sorts are stable and steps come in invocation order, so ties keep it.
+        req = [k for k, s in enumerate(steps) if s.required]
+        req.sort(key=starts.__getitem__)
+        req.sort(key=ends.__getitem__)
+        opt = [k for k, s in enumerate(steps) if not s.required]
+        opt.sort(key=starts.__getitem__)
+        self.m = m = len(req)
+        req += opt
+        self.order = order = [steps[k] for k in req]
+        self.fns = [fns[k] for k in req]
+        self.n = n = len(req)
         self.init = init
-        n = self.n
-        by_start = sorted(range(n), key=lambda b: self.order[b].start)
-        self.masks: list[int] = []
-        acc, p = 0, 0
-        for j in range(self.m):
-            end = self.order[j].end
-            while p < n and self.order[by_start[p]].start <= end:
-                acc |= 1 << by_start[p]
-                p += 1
-            self.masks.append(acc)
-        self.ro_mask = 0
-        for b, s in enumerate(self.order):
-            if s.read_only:
-                self.ro_mask |= 1 << b
-        self.eff_mask = ((1 << n) - 1) & ~self.ro_mask
+        self.force = n == m  # forced moves (settle); with optional ops the memo is by dominance, so run decides
+        self.forced = 0  # forced moves made (counted as explored configurations)
+        # Op j's mask: every op invoked no later than j completed, i.e. a prefix of
+        # the ops in invocation order, found by bisection.
+        bit_of = [0] * n
+        for b, k in enumerate(req):
+            bit_of[k] = b
+        by_start = sorted(range(n), key=starts.__getitem__)
+        prefix, acc = [0], 0
+        for k in by_start:
+            acc |= 1 << bit_of[k]
+            prefix.append(acc)
+        sorted_starts = [starts[k] for k in by_start]
+        self.masks = masks = [prefix[bisect_right(sorted_starts, ends[k])] for k in req[:m]]
         self.twin_prev = [0] * n
         last: dict = {}
-        for b in range(self.m, n):
-            sig = self.order[b].signature
+        for b in range(m, n):
+            sig = order[b].signature
             if sig in last:
                 self.twin_prev[b] = 1 << last[sig]
             last[sig] = b
+        # Read-only ops, and for Reach pruning (models.base.Reach) the required
+        # reads, what they saw, and the steps that reset the state.
+        ro = reads = resets = 0
+        self.seen: list[Any] = [None] * n
+        read, resetting = (reach.read_kind, reach.reset_kinds) if reach is not None else (None, ())
+        for b, s in enumerate(order):
+            if s.read_only:
+                ro |= 1 << b
+                if s.kind == read and b < m:
+                    reads |= 1 << b
+                    self.seen[b] = s.args[0]
+            elif s.kind in resetting:
+                resets |= 1 << b
+        self.ro_mask, self.reads, self.resets = ro, reads, resets
+        self.eff_mask = ((1 << n) - 1) & ~ro
+        self.possible: Callable[[Any, Any], bool] | None = reach.possible if reads else None
 
-    def settle(self, S: int, state: Any, record: list[int] | None = None) -> tuple[int, int, int]:
-        """Places every read-only op that holds; returns (set, lowest pending, branch candidates)."""
-        masks, ro_mask, F, m = self.masks, self.ro_mask, self.fns, self.m
+    def settle(self, S: int, state: Any, record: list | None = None,
+               visited: set | None = None) -> tuple[int, Any, int, int]:
+        """Places every op whose place is forced; returns (set, state, lowest pending, candidates).
+
+        Forced: a read-only op that holds (see the module docstring), and, when
+        the partition has no optional ops, the op due first when it is the only
+        one able to go next (no choice, so no stack frame; it still goes into
+        ``visited``, and one seen before ends the path; ``self.forced`` counts
+        them). ``record`` receives (bit, state after) for every op placed here.
+        """
+        masks, ro_mask, eff_mask, F, m, force = self.masks, self.ro_mask, self.eff_mask, self.fns, self.m, self.force
         tried = refine = 0
         while True:
             j = (~S & (S + 1)).bit_length() - 1
             if j >= m:
-                return S, j, 0
+                return S, state, j, 0
             en = masks[j] & ~S
             ro = en & ro_mask & ~tried
             if ro:
@@ -108,12 +144,31 @@ class Search:
                         S |= b
                         grew = True
                         if record is not None:
-                            record.append(b.bit_length() - 1)
+                            record.append((b.bit_length() - 1, state))
                     else:
                         refine |= b
                 if grew:
                     continue
-            return S, j, (en & self.eff_mask) | (refine & ~S)
+            cand = (en & eff_mask) | (refine & ~S)
+            if not force or cand & (cand - 1):
+                return S, state, j, cand
+            if cand == 1 << j:  # the op due first is the only one that can go next
+                r = F[j](state)
+                if r is not None:
+                    if visited is not None:
+                        key = (S | cand, r)
+                        if key in visited:
+                            return S, state, j, 0
+                        visited.add(key)
+                    S |= cand
+                    state = r
+                    tried = refine = 0
+                    self.forced += 1
+                    if record is not None:
+                        record.append((j, r))
+                    continue
+                cand = 0
+            return S, state, j, cand
 
     def run(self, tick: Callable[[int, int, Any], None]) -> Outcome:
         """Explores until a linearization is found or every configuration is seen.
@@ -122,18 +177,20 @@ class Search:
         OutOfBudget; the outcome then says "unknown" with what was explored.
         """
         m, F, twin_prev, settle = self.m, self.fns, self.twin_prev, self.settle
+        masks, reads, resets, observed, possible = self.masks, self.reads, self.resets, self.seen, self.possible
         out = Outcome(True, 0, self.order, m, -1, [])
-        S, j, cand = settle(0, self.init)
+        visited: set = set()
+        self.forced = explored = 0
+        S, state, j, cand = settle(0, self.init, None, visited)
         if j >= m:
             out.witness = []
+            out.explored = self.forced
             return out
-        out.best_j, out.best_states = j, [self.init]
-        visited: set = set()
+        out.best_j, out.best_states = j, [state]
         memo: dict = {}
         dominance = self.n > m  # only optional (info) ops can make one configuration dominate another
         req_all = (1 << m) - 1
-        explored = 0
-        stack: list[list] = [[S, self.init, cand]]
+        stack: list[list] = [[S, state, cand]]
         path: list[int] = []
         best_j, best_states = j, out.best_states
         it = 0
@@ -141,7 +198,7 @@ class Search:
             while stack:
                 it += 1
                 if not it & 1023:
-                    tick(explored, stack[-1][0], stack[-1][1])
+                    tick(explored + self.forced, stack[-1][0], stack[-1][1])
                 fr = stack[-1]
                 cand = fr[2]
                 if not cand:
@@ -184,40 +241,45 @@ class Search:
                         continue
                     visited.add(key)
                     explored += 1
-                S, j, cand = settle(S, r)
+                S, r, j, cand = settle(S, r, None, visited)
                 if j >= m:
                     out.witness = path + [i]
-                    out.explored = explored
+                    out.explored = explored + self.forced
                     return out
                 if j > best_j:
                     best_j, best_states = j, [r]
                     out.best_j, out.best_path, out.best_states = j, path + [i], best_states
                 elif j == best_j and len(best_states) < BEST_STATES_CAP and r not in best_states:
                     best_states.append(r)
+                if cand and possible is not None:
+                    # The earliest-completing read still to place comes before every op
+                    # invoked after it completed; if none of those before it resets the
+                    # state, the state must still be able to grow into what it saw.
+                    x = ~S & reads
+                    if x:
+                        g = (x & -x).bit_length() - 1
+                        if not masks[g] & ~S & resets and not possible(r, observed[g]):
+                            cand = 0
                 if cand:
                     stack.append([S, r, cand])
                     path.append(i)
         except OutOfBudget as e:
             out.valid, out.reason = "unknown", str(e)
-            out.explored = explored
+            out.explored = explored + self.forced
             return out
         out.valid = False
-        out.explored = explored
+        out.explored = explored + self.forced
         return out
 
     def replay(self, branches: list[int]) -> list[tuple[int, Any]]:
         """The full order (bits, with the state after each) that a branch path denotes."""
         seq: list[tuple[int, Any]] = []
-        state = self.init
-        S = 0
-        for i in [None] + list(branches):
-            if i is not None:
-                state = self.fns[i](state)
-                S |= 1 << i
-                seq.append((i, state))
-            rec: list[int] = []
-            S, _, _ = self.settle(S, state, rec)
-            seq.extend((b, state) for b in rec)
+        S, state, _, _ = self.settle(0, self.init, seq)
+        for i in branches:
+            state = self.fns[i](state)
+            S |= 1 << i
+            seq.append((i, state))
+            S, state, _, _ = self.settle(S, state, seq)
         return seq
 
 

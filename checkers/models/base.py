@@ -102,6 +102,22 @@ class Step:
         return (self.kind, self.args)
 
 
+@dataclass(frozen=True, slots=True)
+class Reach:
+    """Lets the search drop a state that can no longer show what a pending read saw.
+
+    Why: with appends of distinct values, every order of concurrent appends is a
+    distinct state, and the search would try them all before the next read tells
+    it which one happened. If the ops that may still come before that read
+    include no step of the ``reset_kinds``, the state only moves forward, so one from which
+    ``possible(state, seen)`` is false cannot be linearized any further.
+    """
+
+    read_kind: str  # the kind of step that reads; what it saw is its args[0]
+    reset_kinds: frozenset[str]  # kinds of step that can put the state anywhere (a write, a put)
+    possible: Callable[[Any, Any], bool]  # can the state still become `seen` without a reset?
+
+
 def freeze(value: Any) -> Hashable:
     """A hashable stand-in for a JSON value (lists become tuples, and so on).
 
@@ -186,6 +202,10 @@ class Model:
     def reduce(self, steps: list[Step], init_state: State) -> tuple[list[Step], State]:
         """Model-specific reductions before searching; must keep every verdict."""
         return steps, init_state
+
+    def reach(self) -> Reach | None:
+        """The forward-only structure of the state, if any (see ``Reach``); None: none."""
+        return None
 
     def describe(self, state: State) -> Any:
         """A JSON-ready picture of a state for evidence."""

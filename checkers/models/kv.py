@@ -17,11 +17,15 @@ from __future__ import annotations
 from typing import Any, Hashable
 
 from unkindness.checkers.history import Op
-from unkindness.checkers.models.base import Model, Step, StepFn, freeze, show, step_times
+from unkindness.checkers.models.base import Model, Reach, Step, StepFn, freeze, show
 
 
 def _text(v: Any) -> str:
     return "" if v is None else v if isinstance(v, str) else str(v)
+
+
+def _grows_into(state: str, seen: str) -> bool:
+    return seen.startswith(state)
 
 
 class KvModel(Model):
@@ -40,20 +44,29 @@ class KvModel(Model):
         return v
 
     def key(self, op: Op) -> Hashable:
-        return freeze(self._value(op, op.invoke_value if op.invoke_value is not None else op.value)["key"])
+        v = op.invoke_value if op.invoke_value is not None else op.value
+        if type(v) is dict and type(v.get("key")) is str:
+            return v["key"]  # the common case, already hashable
+        return freeze(self._value(op, v)["key"])
 
     def compile(self, op: Op) -> Step | None:
-        if op.f not in self.fs:
-            raise self._bad(op, f"unknown f; this model knows {', '.join(self.fs)}")
-        start, end = step_times(op)
-        if op.f == "get":
-            if op.type != "ok":
+        f, typ = op.f, op.type
+        if f == "get":
+            if typ != "ok":
                 return None
-            return Step(op, "get", (_text(self._value(op, op.value).get("value")),), True, True, start, end)
-        if op.type == "fail":
-            return None
-        v = self._value(op, op.invoke_value if op.invoke_value is not None else op.value)
-        return Step(op, op.f, (_text(v.get("value")),), op.type == "ok", False, start, end)
+            v, required, read_only = op.value, True, True
+        elif f == "put" or f == "append":
+            if typ == "fail":
+                return None
+            v = op.invoke_value if op.invoke_value is not None else op.value
+            required, read_only = typ == "ok", False
+        else:
+            raise self._bad(op, f"unknown f; this model knows {', '.join(self.fs)}")
+        if type(v) is not dict:
+            v = self._value(op, v)
+        x = v.get("value")
+        return Step(op, f, (x if type(x) is str else _text(x),), required, read_only, op.start,
+                    op.end if typ != "info" else None)
 
     def fn(self, step: Step) -> StepFn:
         (v,) = step.args
@@ -62,6 +75,11 @@ class KvModel(Model):
         if step.kind == "put":
             return lambda s: v
         return lambda s: s + v
+
+    def reach(self) -> Reach:
+        # Appends only extend the string: a get can still read `seen` only if the
+        # string held now is a prefix of it, unless a put comes first.
+        return Reach("get", frozenset({"put"}), _grows_into)
 
     def describe_op(self, op: Op) -> str:
         v = op.value if isinstance(op.value, dict) else op.invoke_value or {}

@@ -72,3 +72,14 @@ def test_arbitrary_cas_register_histories_agree_with_brute_force(observes, data)
     history = data.draw(arbitrary_register())
     spec = CasRegisterSpec(observes)
     assert run("cas-register", spec, history)["valid"] is brute_force(spec, history)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_kv_histories_agree_with_brute_force(data):
+    """Stresses the search's reach pruning (a get's value must still be reachable by appends)."""
+    spec = SPECS["kv"]()
+    history = data.draw(simulate(spec, max_ops=9, max_procs=5))
+    if data.draw(st.integers(0, 2)):
+        history = data.draw(perturbed(spec, history))
+    assert run("kv", spec, history)["valid"] is brute_force(spec, history)
