@@ -194,8 +194,10 @@ class Cluster:
         cluster), in order, so tags are A, B, C... as the servers were told."""
         deadline = time.monotonic() + timeout
         for a in self.addresses[1:]:
+            # Only the first node's cluster is being grown: the others are still one-node clusters
+            # of their own (or joined but not yet told), so a retry never goes to them.
             self._through_leader("PUT", "/admin/cluster/node", {"url": a.url, "tag": a.tag}, deadline,
-                                 f"adding {a.name} to the cluster", self.addresses[0].url)
+                                 f"adding {a.name} to the cluster", self.addresses[0].url, stay=True)
         for a in self.addresses:
             while True:
                 try:
@@ -210,9 +212,10 @@ class Cluster:
                 time.sleep(0.05)
 
     def _through_leader(self, method: str, path: str, params: dict, deadline: float, what: str,
-                        target: str | None = None) -> dict:
+                        target: str | None = None, stay: bool = False) -> dict:
         """A cluster command sent to the leader: follows 421 + LeaderUrl, retries while another
-        membership change is pending (409) or leadership moves (503), until the deadline."""
+        membership change is pending (409) or leadership moves (503), until the deadline.
+        ``stay``: retry the same node rather than asking the next one when it cannot answer."""
         target = target or self.addresses[0].url
         while True:
             try:
@@ -221,7 +224,8 @@ class Cluster:
                 others = [a.url for a in self.addresses if a.url != target]
                 if time.monotonic() > deadline or not others:
                     raise DbError(f"{what} through {target} failed: {e}") from None
-                target = others[0]
+                if not stay:
+                    target = others[0]
                 time.sleep(0.1)
                 continue
             if r.status_code == 200:
@@ -239,7 +243,7 @@ class Cluster:
                     pass
             if leader:
                 target = leader
-            elif r.status_code != 409:  # nobody known to lead: ask the next node
+            elif r.status_code != 409 and not stay:  # nobody known to lead: ask the next node
                 urls = [a.url for a in self.addresses]
                 target = urls[(urls.index(target) + 1) % len(urls)] if target in urls else urls[0]
             time.sleep(0.1)
