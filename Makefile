@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 # Debian packages the tests and the demo use; installed only when missing.
 APT_PACKAGES := sqlite3 procps iproute2 iptables chromium faketime
 
-.PHONY: setup system test demo nightly bench clean-venv
+.PHONY: setup system test test-slow demo nightly bench clean-venv
 
 # The nightly fault-injection matrix, in one place: .github/workflows/nightly.yml runs `make nightly`.
 NIGHTLY_MATRIX ?= --workloads bank:txn-mode=cluster-wide,set,register,cart,list-append,engineer-pool \
@@ -27,6 +27,10 @@ $(VENV)/.installed: pyproject.toml setup.py
 
 test: setup
 	$(BIN)/pytest -q $(PYTEST_ARGS)
+
+# The slow end-to-end tests `make test` leaves out (more seeds and variants of what it covers); nightly runs them.
+test-slow: setup
+	$(BIN)/pytest -q -m slow $(PYTEST_ARGS)
 
 demo: setup
 	@bash .ci/demo

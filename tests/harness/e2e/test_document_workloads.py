@@ -32,7 +32,10 @@ def test_cart_on_a_correct_server_converges_and_keeps_every_item(tmp_path, env):
     assert "ShoppingCart" in (run / "test.json").read_text()  # the solver went into the database record
 
 
-@pytest.mark.parametrize("defect,checker", [("ignore-change-vectors", "cart"), ("lose-tombstones", "convergence")])
+@pytest.mark.parametrize("defect,checker", [
+    pytest.param("ignore-change-vectors", "cart", marks=pytest.mark.slow),
+    ("lose-tombstones", "convergence"),
+])
 def test_cart_catches_replication_defects(tmp_path, env, defect, checker):
     cp, run = caught_within(tmp_path, env, [*CART, "--nemesis", "partition", "--defect", defect])
     assert cp.returncode == 1, cp.stdout + cp.stderr
@@ -63,6 +66,7 @@ def test_failover_writes_allowed_without_a_resolver_leave_conflicts_in_the_repor
     assert leftovers(tmp_path) == []
 
 
+@pytest.mark.slow
 def test_failover_writes_with_latest_wins_lose_acknowledged_items_and_refuse_loses_none(tmp_path, env):
     cp, run = caught_within(tmp_path, env, [*FAILOVER, "--failover-writes", "allow", "--resolver", "latest"],
                             FAILOVER_SEEDS)

@@ -18,8 +18,10 @@ KILL_MANY = ["--nemesis", "kill", "--kill-targets", "all,majority", "--nemesis-i
 LEADER_ISOLATED = ["--nemesis", "partition", "--partition-kinds", "leader-isolated", "--nemesis-interval", "8"]
 
 
-@pytest.mark.parametrize("faults,defect", [(KILL_MANY, "raft-ack-before-fsync"),
-                                           (LEADER_ISOLATED, "split-brain-leader")])
+@pytest.mark.parametrize("faults,defect", [
+    (KILL_MANY, "raft-ack-before-fsync"),
+    pytest.param(LEADER_ISOLATED, "split-brain-leader", marks=pytest.mark.slow),
+])
 def test_raft_defects_are_caught_and_the_same_faults_leave_a_correct_server_valid(tmp_path, env, faults, defect):
     cp, run = caught_within(tmp_path, env, [*REGISTER, *faults, "--defect", defect])
     assert cp.returncode == 1, cp.stdout + cp.stderr
@@ -37,7 +39,10 @@ def test_raft_defects_are_caught_and_the_same_faults_leave_a_correct_server_vali
 NEW_FAULTS = ["--nemesis", "pause,clock,packet", "--nemesis-interval", "4"]
 
 
-@pytest.mark.parametrize("workload", [["--workload", "register"], ["--workload", "bank", "--txn-mode", "cluster-wide"]])
+@pytest.mark.parametrize("workload", [
+    ["--workload", "register"],
+    pytest.param(["--workload", "bank", "--txn-mode", "cluster-wide"], marks=pytest.mark.slow),
+])
 def test_pause_clock_and_packet_faults_leave_a_correct_server_valid_and_show_in_the_report(tmp_path, env, workload):
     cp, run = harness_test(tmp_path, env, *workload, *NEW_FAULTS, "--nodes", "5", "--time-limit", "16",
                            "--recovery-time", "3", "--seed", "2")

@@ -194,7 +194,9 @@ def test_bank_cluster_wide_under_partition_keeps_the_total(tmp_path, env):
 LONG_MINORITY_PARTITIONS = ["--time-limit", "18", "--nemesis-interval", "16", "--partition-kinds", "halves,isolated"]
 
 
-@pytest.mark.parametrize("defect", ["cmpxchg-without-quorum", "stale-linearizable-reads"])
+# cmpxchg-without-quorum is also caught by the engineer pool in the default run.
+@pytest.mark.parametrize("defect", [pytest.param("cmpxchg-without-quorum", marks=pytest.mark.slow),
+                                    "stale-linearizable-reads"])
 def test_cluster_defects_are_caught_by_register(tmp_path, env, defect):
     for seed in (1, 2, 3):
         cp, run = harness_test(tmp_path, env, *REGISTER, *LONG_MINORITY_PARTITIONS, "--seed", str(seed),
