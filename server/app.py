@@ -9,7 +9,7 @@ from typing import Any
 from aiohttp import web
 
 from .clock import Clock
-from .cluster.options import cluster_mode, cluster_timeout
+from .cluster.options import cluster_mode, cluster_timeout, raft_snapshot_every
 from .cluster.raft_cluster import RaftCluster
 from .cluster.health import HealthWatcher
 from .cluster.txn_apply import ClusterTxApplier
@@ -37,12 +37,23 @@ def build_node(config: ServerConfig, log: Log | None = None) -> Node:
         cluster = StaticCluster(config.tag, config.url, config.peers, config.data_dir, log)
     else:
         cluster = RaftCluster(config.tag, config.url, config.data_dir, log, timeout=cluster_timeout(config),
+                              snapshot_every=raft_snapshot_every(config),
                               defects=config.defects.names)
     registry = DatabaseRegistry(config.data_dir, config.tag, cluster,
                                 ack_before_commit=config.defects.enabled("ack-before-fsync"), log=log)
     if isinstance(cluster, RaftCluster):
-        cluster.tx_applier = ClusterTxApplier(registry.get, cluster.topology_id, clock.iso, log)
-        cluster.state.tx_listeners.append(cluster.tx_applier.on_applied)
+        applier = cluster.tx_applier = ClusterTxApplier(registry.get, cluster.topology_id, clock.iso, log,
+                                                        applied_index=lambda: cluster.raft.applied_index)
+        cluster.state.tx_listeners.append(applier.on_applied)
+        state = cluster.state
+
+        def replay_missed(names: list[str]) -> None:
+            """Transactions a snapshot skipped, or committed before this copy opened, applied here whole."""
+            for name in names:
+                applier.replay(name, state.cluster_tx_window(name))
+
+        state.restore_listeners.append(lambda: replay_missed(registry.names()))
+        registry.on_open(lambda db: replay_missed([db.name]))
         cluster.health = HealthWatcher(cluster, lambda name, tag: _caught_up(registry, name, tag), log=log)
     return Node(config, clock, log, cluster, registry)
 

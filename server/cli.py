@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from .cluster.options import DEFAULT_CLUSTER_TIMEOUT, NodeConfig
+from .cluster.options import DEFAULT_CLUSTER_TIMEOUT, DEFAULT_SNAPSHOT_EVERY, NodeConfig
 from .config import DEFAULT_MAX_BODY_BYTES, ServerConfig
 from .defects import UnknownDefect, help_text, parse_defects
 
@@ -49,6 +49,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--cluster-timeout", type=float, default=DEFAULT_CLUSTER_TIMEOUT, metavar="SECONDS",
                    help="bound on every cluster command; without a majority it fails with 503 after it "
                         "(default %(default)s)")
+    p.add_argument("--raft-snapshot-every", type=int, default=DEFAULT_SNAPSHOT_EVERY, metavar="ENTRIES",
+                   help="compact the Raft log into a snapshot every ENTRIES applied entries (default %(default)s)")
     p.add_argument("--defect", action="append", default=[], metavar="NAME",
                    help="switch on a deliberate defect (see below)")
     p.add_argument("--clock-offset-ms", type=int, default=0,
@@ -89,6 +91,8 @@ def parse_args(argv: list[str] | None) -> ServerConfig:
         raise UsageError("--peer makes a static cluster; with --cluster raft add nodes through the leader instead")
     if not 0.1 <= args.cluster_timeout <= 600:
         raise UsageError("--cluster-timeout must be between 0.1 and 600 seconds")
+    if not 2 <= args.raft_snapshot_every <= 10_000_000:
+        raise UsageError("--raft-snapshot-every must be between 2 and 10000000 entries")
     if args.max_body_bytes < 1024:
         raise UsageError("--max-body-bytes must be at least 1024")
     try:
@@ -101,7 +105,8 @@ def parse_args(argv: list[str] | None) -> ServerConfig:
     return NodeConfig(url=url, host=host, port=port, data_dir=args.data_dir.resolve(), tag=args.tag,
                       peers=peers, defects=defects, clock_offset_ms=args.clock_offset_ms,
                       log_format=args.log_format, log_file=args.log_file, max_body_bytes=args.max_body_bytes,
-                      cluster_mode=mode, cluster_timeout=args.cluster_timeout)
+                      cluster_mode=mode, cluster_timeout=args.cluster_timeout,
+                      raft_snapshot_every=args.raft_snapshot_every)
 
 
 async def serve(config: ServerConfig) -> None:

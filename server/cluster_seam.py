@@ -48,6 +48,14 @@ class ClusterView(Protocol):
 
     def topology_id(self) -> str: ...
 
+    def cluster_tx_index(self, change_vector: str | None) -> int:
+        """The cluster-wide transaction a document version reflects (0: none of this cluster's)."""
+        ...
+
+    def cluster_tx_settled(self, db: str, index: int) -> bool:
+        """Whether this node has applied (or passed) cluster-wide transaction ``index`` of ``db``."""
+        ...
+
     def database_names(self) -> list[str]: ...
 
     def database_record(self, name: str) -> dict[str, Any] | None:
@@ -116,6 +124,12 @@ class StaticCluster:
 
     def topology_id(self) -> str:
         return self._topology_id
+
+    def cluster_tx_index(self, change_vector: str | None) -> int:
+        return 0  # no Raft, no cluster-wide transactions
+
+    def cluster_tx_settled(self, db: str, index: int) -> bool:
+        return True
 
     def database_names(self) -> list[str]:
         return sorted(n for n, r in self._records.items() if not r.get("Deleted"))

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from ..config import ServerConfig
 
 DEFAULT_CLUSTER_TIMEOUT = 5.0
+DEFAULT_SNAPSHOT_EVERY = 1000
 
 
 @dataclass(frozen=True)
@@ -18,6 +19,7 @@ class NodeConfig(ServerConfig):
 
     cluster_mode: str = "raft"
     cluster_timeout: float = DEFAULT_CLUSTER_TIMEOUT
+    raft_snapshot_every: int = DEFAULT_SNAPSHOT_EVERY  # log entries between snapshots (compaction)
 
 
 def cluster_mode(config: ServerConfig) -> str:
@@ -26,3 +28,7 @@ def cluster_mode(config: ServerConfig) -> str:
 
 def cluster_timeout(config: ServerConfig) -> float:
     return float(getattr(config, "cluster_timeout", DEFAULT_CLUSTER_TIMEOUT))
+
+
+def raft_snapshot_every(config: ServerConfig) -> int:
+    return int(getattr(config, "raft_snapshot_every", DEFAULT_SNAPSHOT_EVERY))

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from ..cluster_seam import ClusterError, RecordListener, validate_database_name
+from .txn_apply import raft_index_of
 from ..raft.config import tag_name
 from ..raft.errors import MembershipError, NotLeader, RaftError
 from ..raft.jsonlog import file_logger
@@ -63,7 +64,7 @@ class RaftCluster:
     CACHE = "cluster-records-cache.json"
 
     def __init__(self, tag: str, url: str, data_dir: Path, log=None, *, timeout: float = 5.0,
-                 defects: set[str] | frozenset[str] = frozenset()) -> None:
+                 defects: set[str] | frozenset[str] = frozenset(), snapshot_every: int = 1000) -> None:
         self._configured_tag = tag
         self.url = url.rstrip("/")
         self.timeout = timeout
@@ -72,7 +73,7 @@ class RaftCluster:
         raft_dir = self._dir / "raft"
         raft_dir.mkdir(parents=True, exist_ok=True)
         self.state = ClusterState(index_of=lambda: self.raft.applied_index + 1)
-        self.raft = RaftNode(self.url, str(raft_dir), self.state, proposal_timeout=timeout,
+        self.raft = RaftNode(self.url, str(raft_dir), self.state, proposal_timeout=timeout, snapshot_every=snapshot_every,
                              defects=[d for d in defects if d in RAFT_DEFECTS + HOOK_DEFECTS],
                              logger=file_logger(str(self._dir / "raft.jsonl")), on_event=self._on_raft_event)
         self.cmpxchg_without_quorum = "cmpxchg-without-quorum" in defects
@@ -113,6 +114,12 @@ class RaftCluster:
 
     def topology_id(self) -> str:
         return (self.raft.log.cluster_id if self.raft.log is not None else None) or "unknown"
+
+    def cluster_tx_index(self, change_vector: str | None) -> int:
+        return raft_index_of(change_vector, self.topology_id())
+
+    def cluster_tx_settled(self, db: str, index: int) -> bool:
+        return self.tx_applier is None or self.tx_applier.settled(db, index)
 
     def urls(self, tags: list[str]) -> dict[str, str]:
         members = self.members()

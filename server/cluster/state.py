@@ -19,6 +19,11 @@ TxListener = Callable[[str, int, "list[dict[str, Any]]"], None]
 
 #: RavenDB's prefix of the compare-exchange key guarding a document in cluster-wide transactions.
 ATOMIC_GUARD_PREFIX = "rvn-atomic/"
+#: Committed cluster-wide transactions kept per database in the state (and so in snapshots), so a
+#: node that installs a snapshot, or opens the database late, can still apply the ones it missed
+#: locally and atomically instead of receiving their documents one replicated version at a time.
+#: Twice Raft's snapshot interval: a node that fell behind by less than that misses none.
+TX_WINDOW = 2000
 
 
 def guard_key(doc_id: str) -> str:
@@ -35,6 +40,8 @@ class ClusterState:
         self.last_index = 0
         self.record_listeners: list[RecordListener] = []
         self.tx_listeners: list[TxListener] = []
+        self.cluster_txs: dict[str, list[list[Any]]] = {}  # db -> [[index, docs], ...], the last TX_WINDOW
+        self.restore_listeners: list[Callable[[], None]] = []
 
     # ---- reads ---------------------------------------------------------------
     def record(self, name: str) -> dict[str, Any] | None:
@@ -218,15 +225,24 @@ class ClusterState:
                 values[guard_key(d["id"])] = {"key": guard_key(d["id"]), "index": index, "value": {"Id": d["id"]}}
             else:
                 values.pop(guard_key(d["id"]), None)
+        window = self.cluster_txs.setdefault(db, [])
+        window.append([index, c["docs"]])
+        if len(window) > TX_WINDOW:
+            del window[:len(window) - TX_WINDOW]
         for listener in list(self.tx_listeners):
             listener(db, index, c["docs"])
         return {"ok": True, "index": index, "cx": cx_results}
+
+    def cluster_tx_window(self, db: str) -> list[tuple[int, list[dict[str, Any]]]]:
+        """The retained committed cluster-wide transactions of ``db``, oldest first."""
+        return [(i, docs) for i, docs in self.cluster_txs.get(db, [])]
 
     # ---- snapshots ---------------------------------------------------------------
     def snapshot(self) -> Any:
         """An independent copy: Raft keeps the object it gets (and ships it later in
         InstallSnapshot), so live dicts would label newer state with an older index."""
-        return copy.deepcopy({"records": self.records, "cmpxchg": self.cmpxchg, "last_index": self.last_index})
+        return copy.deepcopy({"records": self.records, "cmpxchg": self.cmpxchg, "last_index": self.last_index,
+                              "cluster_txs": self.cluster_txs})
 
     def restore(self, snapshot: Any | None) -> None:
         old = self.records
@@ -234,6 +250,9 @@ class ClusterState:
         self.records = snap.get("records", {})
         self.cmpxchg = snap.get("cmpxchg", {})
         self.last_index = snap.get("last_index", 0)
+        self.cluster_txs = snap.get("cluster_txs", {})
         for name in set(old) | set(self.records):
             if old.get(name) != self.records.get(name):
                 self._notify(name, self.records.get(name))
+        for listener in list(self.restore_listeners):  # entries the snapshot skipped may be unapplied here
+            listener()

@@ -8,6 +8,14 @@ written this way gets the change vector entry ``RAFT:<index>-<cluster id>``
 merged into its own, so any member's copy of it tells which cluster-wide
 write it reflects, and a replicated copy equal to it is not a conflict. A copy
 already newer (a larger RAFT entry arrived by replication first) is left alone.
+
+Replication must not get ahead of this: a replicated version from transaction
+``k`` applied before this node applied ``k`` shows part of ``k`` (and of every
+transaction before it that touched that document) without the rest, a
+fractured read of a cluster-wide transaction. So the replication receiver waits
+until ``settled(db, k)`` before it applies such a version (see
+``replication/routes.py``), and the transactions a snapshot skipped are kept in
+the cluster state and replayed here (``replay``).
 """
 
 from __future__ import annotations
@@ -34,12 +42,14 @@ def raft_index_of(change_vector: str | None, cluster_id: str) -> int:
 
 class ClusterTxApplier:
     def __init__(self, get_database: Callable[[str], Any], cluster_id: Callable[[], str],
-                 now_iso: Callable[[], str], log=None) -> None:
+                 now_iso: Callable[[], str], log=None, applied_index: Callable[[], int] = lambda: 0) -> None:
         self._get_database = get_database
         self._cluster_id = cluster_id
+        self._applied_index = applied_index
         self._now = now_iso
         self._log = log
         self._tail: dict[str, asyncio.Future] = {}
+        self._queued: dict[str, int] = {}  # db -> the highest index queued for a local write
         self._results: dict[tuple[str, int], asyncio.Future] = {}
 
     def on_applied(self, db: str, index: int, docs: list[dict[str, Any]]) -> None:
@@ -49,9 +59,42 @@ class ClusterTxApplier:
             return  # this node does not hold the database: nothing to write
         loop = asyncio.get_event_loop()
         done = self._results.setdefault((db, index), loop.create_future())
+        self._queued[db] = max(self._queued.get(db, 0), index)
         previous = self._tail.get(db)
         task = loop.create_task(self._write(database, index, docs, previous, done))
         self._tail[db] = task
+
+    def replay(self, db: str, entries: list[tuple[int, list[dict[str, Any]]]]) -> None:
+        """Queues the committed transactions this copy has not applied (after a snapshot, or on open)."""
+        database = self._get_database(db)
+        if database is None or not entries:
+            return
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return  # not serving yet; the Raft start that follows replays through on_applied or here again
+        done = max(database.storage.get_setting(SETTING) or 0, self._queued.get(db, 0))
+        missed = [(index, docs) for index, docs in entries if index > done]
+        if missed and self._log is not None:
+            self._log.info("applying cluster transactions this copy missed", database=db, count=len(missed),
+                           first=missed[0][0], last=missed[-1][0])
+        for index, docs in missed:
+            self.on_applied(db, index, docs)
+
+    def settled(self, db: str, index: int) -> bool:
+        """Has this node finished with cluster transaction ``index`` of ``db``?
+
+        Written locally, or passed by (Raft applied beyond it and no local write
+        of it is pending: the transaction was compacted away before this copy
+        could apply it, and its documents can only come by replication).
+        """
+        database = self._get_database(db)
+        if database is not None and (database.storage.get_setting(SETTING) or 0) >= index:
+            return True
+        if self._applied_index() < index:
+            return False
+        pending = self._results.get((db, index))
+        return pending is None or pending.done()
 
     async def _write(self, database, index: int, docs: list[dict[str, Any]], previous, done: asyncio.Future) -> None:
         if previous is not None:

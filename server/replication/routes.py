@@ -27,6 +27,7 @@ MAX_MESSAGE_BYTES = 256 * 1024 * 1024
 #: Not durable on purpose: after a crash the source resends those items and they are ignored again.
 _unwritten_cursor: dict[tuple[str, str], int] = {}
 SOLVER_FANOUT_TIMEOUT_S = 5.0
+CLUSTER_TX_WAIT_S = 2.0
 
 
 def _node(request: web.Request) -> Any:
@@ -73,6 +74,7 @@ async def receive(request: web.Request) -> web.WebSocketResponse:
                 _unwritten_cursor[key] = max(_unwritten_cursor.get(key, 0), last)
                 await ws.send_json(protocol.ack(last, db.storage.change_vector))
                 continue
+            await _cluster_txs_settled(node, name, items)
             config = solver_config(db.record, db.storage.get_setting(resolvers.SETTING_KEY))
             stats = await db.storage.write(
                 lambda txn: apply_batch(txn, source, items, last, config=config, ignore_change_vectors=ignore_cvs))
@@ -92,6 +94,27 @@ async def receive(request: web.Request) -> web.WebSocketResponse:
         if not ws.closed:
             await ws.close()
     return ws
+
+
+async def _cluster_txs_settled(node: Any, name: str, items: list[protocol.WireItem]) -> None:
+    """Waits until this node applied every cluster-wide transaction the batch's versions reflect.
+
+    A version written by cluster transaction k carries part of k; storing it
+    before this node applied k itself would show k half done (the fractured
+    bank reads of issue 13). Raft brings k here soon; if it does not within
+    CLUSTER_TX_WAIT_S (this node is cut off from the leader), the batch is
+    refused and the source sends it again later.
+    """
+    cluster = node.cluster
+    needed = max((cluster.cluster_tx_index(it.change_vector) for it in items), default=0)
+    if not needed or cluster.cluster_tx_settled(name, needed):
+        return
+    deadline = asyncio.get_running_loop().time() + CLUSTER_TX_WAIT_S
+    while not cluster.cluster_tx_settled(name, needed):
+        if asyncio.get_running_loop().time() > deadline:
+            raise ProtocolError(f"node {node.tag} has not applied cluster transaction {needed} yet; "
+                                f"the batch waits for it (retry later)")
+        await asyncio.sleep(0.01)
 
 
 def _learn(node: Any, name: str, source_tag: str, source_dbid: str, batch: dict[str, Any]) -> None:
