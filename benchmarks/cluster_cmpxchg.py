@@ -79,7 +79,7 @@ def start_cluster(n: int, root: Path, base: int) -> tuple[list[subprocess.Popen]
             r = requests.put(urls[0] + "/admin/cluster/node", params={"url": url}, timeout=15, proxies=NO_PROXY)
             if r.ok:
                 break
-            if r.status_code != 409 or time.monotonic() > deadline:
+            if r.status_code not in (409, 421, 503) or time.monotonic() > deadline:  # 421/503: no leader yet
                 raise SystemExit(f"adding {url}: {r.status_code} {r.text}")
             time.sleep(0.1)
     r = requests.put(urls[0] + "/admin/databases", params={"name": "db", "replicationFactor": n},

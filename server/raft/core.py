@@ -48,6 +48,7 @@ class Progress:
     sent_at: float = 0.0
     ack_time: float = 0.0
     acked_seq: int = 0
+    commit_sent: int = 0  # the commit index this follower was last told
 
 
 @dataclass
@@ -472,7 +473,8 @@ class RaftCore:
         if self.role == LEADER and msg["from"] in self.progress:
             behind = p.next <= self.log.last_index()
             wants_read = any(r.seq > p.acked_seq for r in self.reads)
-            if behind or wants_read or not msg["success"]:
+            stale_commit = p.commit_sent < self.commit_index
+            if behind or wants_read or stale_commit or not msg["success"]:
                 self._send_append(msg["from"], now)
 
     def _send_append(self, peer: str, now: float) -> None:
@@ -486,6 +488,7 @@ class RaftCore:
         prev = p.next - 1
         hi = min(self.log.last_index(), prev + self.timing.max_batch)
         entries = self.log.slice(p.next, hi)
+        p.commit_sent = self.commit_index
         self._send(peer, {"type": "append", "prev_index": prev, "prev_term": self.log.term_at(prev),
                           "entries": entries, "commit": self.commit_index, "seq": self.seq})
 
@@ -500,6 +503,13 @@ class RaftCore:
             self.commit_index = n
             self._event("commit", commit_index=n)
             self._after_commit(now)
+            # Tell the followers now, not at the next heartbeat: until they hear of it, a
+            # local read on any of them misses the write just acknowledged. One waiting for
+            # an answer hears it in the append that follows that answer (_on_append_resp).
+            if self.role == LEADER:
+                for peer, prog in self.progress.items():
+                    if not prog.inflight:
+                        self._send_append(peer, now)
         self._confirm_reads()
 
     def _after_commit(self, now: float) -> None:
