@@ -17,7 +17,7 @@ from .raft import routes as raft_routes
 from .cluster_seam import ClusterView, StaticCluster
 from .config import ServerConfig
 from .databases import DatabaseRegistry
-from .handlers import admin, batch, cluster_admin, cmpxchg, docs, hilo, topology, unsupported
+from .handlers import admin, batch, cluster_admin, cmpxchg, docs, hilo, topology
 from .http_errors import answer_errors
 from .jsonlog import Log
 from .node import Node
@@ -101,7 +101,7 @@ def build_app(config: ServerConfig, log: Log | None = None) -> web.Application:
     app["node"] = node
     app["log"] = node.log
     # Hot routes first: aiohttp tries the /databases/{db}/... routes in order.
-    for module in (batch, docs, topology, admin, hilo, unsupported, cluster_admin, cmpxchg):
+    for module in (batch, docs, topology, admin, hilo, cluster_admin, cmpxchg):
         module.add_routes(app)
     if isinstance(node.cluster, RaftCluster):
         raft_routes.mount(app, node.cluster.raft)

@@ -9,6 +9,7 @@ request never gets an HTML page or a traceback.
 from __future__ import annotations
 
 import json
+from urllib.parse import quote
 from typing import Any
 
 from aiohttp import web
@@ -55,7 +56,17 @@ def database_missing(name: str) -> ApiError:
     other caller gets the 4xx a client mistake deserves: see :func:`for_caller`.
     """
     return ApiError(404, DATABASE_MISSING, f"Database '{name}' does not exist on this node.",
-                    headers={"Database-Missing": name})
+                    headers={"Database-Missing": header_safe(name)})
+
+
+def header_safe(value: str) -> str:
+    """``value`` with every byte outside printable ASCII percent-encoded.
+
+    Why: a path like ``/databases/%00/docs`` puts a NUL in the name, and aiohttp
+    refuses to write a header holding a control character by dropping the
+    connection, so the client got no answer at all.
+    """
+    return quote(value, safe="".join(chr(c) for c in range(0x20, 0x7F) if chr(c) != "%"))
 
 
 def for_caller(err: ApiError, request: web.Request) -> ApiError:
@@ -83,8 +94,7 @@ def conflict(body: dict[str, Any]) -> ApiError:
 
 
 def not_implemented(what: str) -> ApiError:
-    return ApiError(501, "System.NotSupportedException",
-                    f"{what} is not supported by this server yet (it needs the Raft cluster layer).")
+    return ApiError(501, "System.NotSupportedException", f"{what} is not supported.")
 
 
 def timeout(message: str) -> ApiError:
@@ -111,9 +121,10 @@ async def answer_errors(request: web.Request, handler) -> web.StreamResponse:
         return error_response(ApiError(413, "System.ArgumentException",
                                        f"request body too large: {e.text or ''}".strip()), request.path)
     except web.HTTPMethodNotAllowed as e:
+        allowed = ", ".join(sorted(e.allowed_methods))
         return error_response(ApiError(405, "Raven.Server.Web.RouteNotFoundException",
-                                       f"method {request.method} not allowed on {request.path}; "
-                                       f"allowed: {', '.join(sorted(e.allowed_methods))}"), request.path)
+                                       f"method {request.method} not allowed on {request.path}; allowed: {allowed}",
+                                       headers={"Allow": allowed}), request.path)
     except web.HTTPNotFound:
         return error_response(not_found(f"no such endpoint: {request.method} {request.path}"), request.path)
     except web.HTTPException as e:

@@ -99,6 +99,20 @@ def test_unknown_routes_methods_and_databases(node) -> None:
     _assert_error(requests.put(node.url + "/admin/databases", params={"name": "db"}, json={}, timeout=5),
                   409, "already exists")
     _assert_error(requests.get(node.url + "/topology", timeout=5), 400, "name")
+    # a NUL or CR LF in the name once dropped the connection (the name goes into a header)
+    for raw in ("%00", "a%00b", "%0D%0A", "%FF"):
+        r = requests.get(f"{node.url}/databases/{raw}/docs", params={"id": "a"}, timeout=5)
+        _assert_error(r, 404, "does not exist")
+        assert "\x00" not in r.headers["Database-Missing"] and "\r" not in r.headers["Database-Missing"]
+    assert requests.get(f"{node.url}/databases/%00/docs", timeout=5).headers["Database-Missing"] == "%00"
+
+
+def test_a_method_a_route_does_not_serve_is_405_with_allow(node) -> None:
+    r = requests.post(f"{node.url}/databases/db/cmpxchg", json={}, timeout=5)
+    _assert_error(r, 405, "not allowed")
+    assert {m.strip() for m in r.headers["Allow"].split(",")} >= {"GET", "PUT", "DELETE"}
+    r = requests.patch(node.url + BULK, timeout=5)
+    assert r.status_code == 405 and "POST" in r.headers["Allow"]
 
 
 def test_bad_query_parameters(node) -> None:
