@@ -35,6 +35,9 @@ import requests
 
 DEFAULT_TIMEOUT = 5.0
 FAILOVER_STATUSES = (408, 502, 503, 504)  # the official client's "server down" path
+# 410 Gone: the node does not hold the database (DatabaseNotRelevantException); the request did nothing,
+# the answer carries Refresh-Topology, and the client goes on to the members.
+NOT_RELEVANT = 410
 FAILED_NODE_BACKOFF_S = 1.0  # a node that failed is tried last for this long
 REFUSED_BACKOFF_S = 0.1  # a pinned client's pause after a refused connection
 CLIENT_MODES = ("pinned", "preferred", "round-robin")
@@ -180,7 +183,7 @@ class NodeClient:
         if resp.status_code in ok:
             return resp
         typ, msg = _error_type(resp)
-        failover = resp.status_code in FAILOVER_STATUSES
+        failover = resp.status_code in FAILOVER_STATUSES or resp.status_code == NOT_RELEVANT
         text = f"{node.name}: {resp.status_code} {typ}: {msg}".strip()
         if 400 <= resp.status_code < 500 and resp.status_code != 408 or idempotent:
             raise Definite(text, node.name, typ or str(resp.status_code), failover=failover)

@@ -74,6 +74,8 @@ class Cluster:
         # Servers preload libfaketime and read their clock offset from a file (the clock nemesis).
         self.faketime = find_libfaketime() if faketime else None
         self.addresses = [NodeAddress(n.name, f"http://{n.ip}:{port}", tag_for(i)) for i, n in enumerate(self.nodes)]
+        # The nodes of the database's group once it is healthy (all of them unless --replication-factor).
+        self.holders: list[NodeAddress] = list(self.addresses)
         self.by_name = {a.name: a for a in self.addresses}
 
     def node_dir(self, node) -> Path:
@@ -250,10 +252,12 @@ class Cluster:
 
     def create_database(self, timeout: float) -> None:
         first = self.addresses[0]
+        record = {**self.database_record, "DatabaseName": self.database}
+        if self.rf < len(self.addresses):  # the group is the first rf nodes, whichever node leads
+            record["Topology"] = {"Members": [a.tag for a in self.addresses[:self.rf]], "ReplicationFactor": self.rf}
         try:
             r = requests.put(f"{first.url}/admin/databases", params={"name": self.database,
-                             "replicationFactor": self.rf},
-                             json={**self.database_record, "DatabaseName": self.database}, timeout=timeout)
+                             "replicationFactor": self.rf}, json=record, timeout=timeout)
         except requests.RequestException as e:
             raise DbError(f"creating database {self.database!r} on {first.name} failed: {e}") from None
         if r.status_code not in (200, 201):
@@ -261,15 +265,19 @@ class Cluster:
         self.wait_healthy(timeout)
 
     def wait_healthy(self, timeout: float) -> None:
-        """Every node holding the database lists the whole group in its topology."""
+        """Every node lists the whole group in its topology, and every node of the group serves
+        the database (with a replication factor below the node count, the others hold none)."""
         deadline = time.monotonic() + timeout
         pending = list(self.addresses)
+        last: dict = {}
         while pending and time.monotonic() < deadline:
             still = []
             for a in pending:
                 try:
                     r = requests.get(f"{a.url}/topology", params={"name": self.database}, timeout=1)
                     ok = r.status_code == 200 and len(r.json().get("Nodes") or []) >= self.rf
+                    if ok:
+                        last = r.json()
                 except (requests.RequestException, ValueError):
                     ok = False
                 if not ok:
@@ -277,9 +285,25 @@ class Cluster:
             pending = still
             if pending:
                 time.sleep(0.05)
+        if not pending:
+            by_url = {a.url.rstrip("/"): a for a in self.addresses}
+            listed = [n.get("Url", "").rstrip("/") for n in last.get("Nodes", []) if isinstance(n, dict)]
+            self.holders = sorted((by_url[u] for u in listed if u in by_url), key=self.addresses.index)
+            pending = list(self.holders)
+            while pending and time.monotonic() < deadline:
+                pending = [a for a in pending if not self._serves(a)]
+                if pending:
+                    time.sleep(0.05)
         if pending:
             names = ", ".join(a.name for a in pending)
             raise DbError(f"database {self.database!r} not healthy within {timeout:g} s on {names}")
+
+    def _serves(self, a) -> bool:
+        try:
+            r = requests.get(f"{a.url}/databases/{self.database}/docs", params={"pageSize": 0}, timeout=1)
+            return r.status_code == 200
+        except requests.RequestException:
+            return False
 
     def kill(self, node) -> None:
         node.kill()

@@ -16,7 +16,7 @@ import signal
 import sys
 import threading
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
@@ -254,7 +254,10 @@ def run_test(cfg: TestConfig, out: Callable[[str], None] = print) -> RunOutcome:
         cluster.start()
         out(f"cluster up in {time.monotonic() - t_start:.1f} s: "
             + ", ".join(f"{a.name}={a.url} ({a.tag})" for a in cluster.addresses))
-        clients = [NodeClient(a, cluster.database, cfg.request_timeout) for a in cluster.addresses]
+        if len(cluster.holders) < len(cluster.addresses):  # --replication-factor below --nodes
+            out("database on " + ", ".join(a.name for a in cluster.holders) + " only")
+            workload.run = replace(workload.run, nodes=cluster.holders)
+        clients = [NodeClient(a, cluster.database, cfg.request_timeout) for a in cluster.holders]
         workload.setup(clients)
 
         recorder = Recorder(run_dir / "history.jsonl")
@@ -264,7 +267,7 @@ def run_test(cfg: TestConfig, out: Callable[[str], None] = print) -> RunOutcome:
         progress = _Progress(recorder, lambda: schedule.current if schedule else [], out)
 
         topology = Topology(cluster.addresses)  # one "DocumentStore" shared by the workers
-        worker_clients = [workload.client(make_client(cfg.client_mode, cluster.addresses, w, cluster.database,
+        worker_clients = [workload.client(make_client(cfg.client_mode, cluster.holders, w, cluster.database,
                                                       cfg.request_timeout, topology, cfg.failover_writes), w)
                           for w in range(cfg.concurrency)]
         workers = Workers(cfg.concurrency)

@@ -67,8 +67,10 @@ class ClusterView(Protocol):
 
     def urls(self, tags: list[str]) -> dict[str, str]: ...
 
-    async def create_database(self, record: dict[str, Any], replication_factor: int) -> dict[str, Any]:
-        """Create the database cluster-wide; returns ``{"RaftCommandIndex", "Name", "NodesAddedTo"}``."""
+    async def create_database(self, record: dict[str, Any], replication_factor: int,
+                              members: list[str] | None = None) -> dict[str, Any]:
+        """Create the database cluster-wide (on ``members`` when given); returns
+        ``{"RaftCommandIndex", "Name", "NodesAddedTo"}``."""
 
     async def delete_database(self, name: str) -> int: ...
 
@@ -180,10 +182,13 @@ class StaticCluster:
         self._notify(name, None if record.get("Deleted") else record)
         return True
 
-    async def create_database(self, record: dict[str, Any], replication_factor: int) -> dict[str, Any]:
+    async def create_database(self, record: dict[str, Any], replication_factor: int,
+                              members: list[str] | None = None) -> dict[str, Any]:
         name = validate_database_name(record.get("DatabaseName"))
         if self.database_record(name) is not None:
             raise ClusterError(409, f"Database '{name}' already exists!")
+        if members:
+            raise ClusterError(400, "Topology.Members is not supported on a static --peer cluster")
         if not 1 <= replication_factor <= len(self._members):
             raise ClusterError(400, f"replication factor {replication_factor} is impossible with "
                                     f"{len(self._members)} cluster member(s)")

@@ -59,6 +59,15 @@ def database_missing(name: str) -> ApiError:
                     headers={"Database-Missing": header_safe(name)})
 
 
+def database_not_relevant(name: str, tag: str, holders: list[str]) -> ApiError:
+    """RavenDB's answer from a cluster node that does not hold the database: 410 Gone with
+    ``DatabaseNotRelevantException``; the client refreshes its topology (``Refresh-Topology``,
+    and on 410 itself) and goes to the members it lists."""
+    return ApiError(410, RAVEN + "Database.DatabaseNotRelevantException",
+                    f"Database '{name}' is not relevant on node {tag}: it lives on {', '.join(holders) or 'no node'}.",
+                    headers={"Refresh-Topology": "true"})
+
+
 def header_safe(value: str) -> str:
     """``value`` with every byte outside printable ASCII percent-encoded.
 

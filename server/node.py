@@ -14,7 +14,7 @@ from .cluster_seam import ClusterView
 from .config import ServerConfig
 from .databases import Database, DatabaseRegistry
 from .defects import Defects
-from .http_errors import database_missing
+from .http_errors import database_missing, database_not_relevant
 from .jsonlog import Log
 
 
@@ -36,8 +36,21 @@ class Node:
         return self.config.defects
 
     def database(self, name: str) -> Database:
-        """The open database, or the error the client expects for a missing one."""
+        """The open database, or the error the client expects: 410 from a node outside the
+        database's group (RavenDB's DatabaseNotRelevantException), else Database-Missing."""
         db = self.databases.get(name)
         if db is None:
+            holders = self.holders(name)
+            if holders is not None and self.tag not in holders:
+                raise database_not_relevant(name, self.tag, holders)
             raise database_missing(name)
         return db
+
+    def holders(self, name: str) -> list[str] | None:
+        """The nodes of a database's group (members, then rehabs); None when no such database."""
+        record = self.cluster.database_record(name)
+        if record is None:
+            return None
+        topology = record.get("Topology") or {}
+        members = list(topology.get("Members", []))
+        return members + [t for t in topology.get("Rehabs", []) if t not in members]

@@ -4,9 +4,12 @@ Members for its Rehabs, so clients stop being sent to it (``GET /topology``,
 ``Refresh-Topology``); once it answers again and has caught up, it goes back
 to the end of the Members list.
 
-"Caught up": when this leader holds the database, its replication sender to
-the node has had every local etag acknowledged; otherwise the node must have
-been reachable for ``down_after`` seconds. A group never loses its last member.
+"Caught up" is judged from replication cursors, never by a timer: when this
+leader holds the database, its sender to the node has had every local etag
+acknowledged; otherwise (a replication factor below the node count) the other
+nodes of the group are asked (``/replication/progress``), and every one that
+answers must report the same for its sender to that node. A group never loses
+its last member.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ from __future__ import annotations
 import asyncio
 import time
 from typing import Any, Callable
+
+import aiohttp
 
 from ..cluster_seam import ClusterError
 
@@ -29,6 +34,7 @@ class HealthWatcher:
         self._down_since: dict[str, float] = {}
         self._up_since: dict[str, float] = {}
         self._task: asyncio.Task | None = None
+        self._session: aiohttp.ClientSession | None = None
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run())
@@ -37,6 +43,8 @@ class HealthWatcher:
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
+        if self._session is not None:
+            await self._session.close()
 
     async def _run(self) -> None:
         while True:
@@ -66,6 +74,24 @@ class HealthWatcher:
                 self._down_since.setdefault(tag, now)
         return {t for t, since in self._down_since.items() if now - since >= self.down_after}
 
+    async def caught_up_elsewhere(self, name: str, tag: str, holders: list[str]) -> bool | None:
+        """Asks the other nodes holding ``name`` whether ``tag`` has all they have; None: nobody answered."""
+        if self._session is None:
+            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=1.0))
+        answers: list[bool] = []
+        for url in self.cluster.urls(holders).values():
+            try:
+                async with self._session.get(f"{url}/databases/{name}/replication/progress") as r:
+                    if r.status != 200:
+                        continue
+                    body = await r.json()
+            except (aiohttp.ClientError, asyncio.TimeoutError, ValueError):
+                continue
+            mine = [d for d in body.get("Destinations", []) if d.get("Destination") == tag]
+            answers.append(bool(mine) and all(d.get("Connected") and d.get("LastAcceptedEtag", -1) >=
+                                              d.get("LocalEtag", 0) for d in mine))
+        return all(answers) if answers else None
+
     async def check(self) -> None:
         now = time.monotonic()
         down = self._track(now)
@@ -80,7 +106,9 @@ class HealthWatcher:
                 if t in down or t not in self._up_since:
                     continue
                 ok = self.caught_up(name, t)
-                if ok or (ok is None and now - self._up_since[t] >= self.down_after):
+                if ok is None:
+                    ok = await self.caught_up_elsewhere(name, t, [m for m in members + rehabs if m != t])
+                if ok:
                     back.append(t)
             if not demoted and not back:
                 continue

@@ -234,11 +234,19 @@ class RaftCluster:
                 alive.append(tag)
         return alive
 
-    async def create_database(self, record: dict[str, Any], replication_factor: int) -> dict[str, Any]:
+    async def create_database(self, record: dict[str, Any], replication_factor: int,
+                              members: list[str] | None = None) -> dict[str, Any]:
         name = validate_database_name(record.get("DatabaseName"))
         if self.database_record(name) is not None:
             raise ClusterError(409, f"Database '{name}' already exists!")
-        members = self._pick_members(replication_factor)
+        if members:  # the group the caller chose (DatabaseRecord.Topology.Members)
+            unknown = [t for t in members if t not in self.members()]
+            if unknown or len(set(members)) != len(members):
+                raise ClusterError(400, f"Topology.Members {members} must be distinct cluster members "
+                                        f"(the cluster has {', '.join(self.members())})")
+            replication_factor = len(members)
+        else:
+            members = self._pick_members(replication_factor)
         rec = {k: v for k, v in record.items() if k not in ("Etag", "Topology")}
         result, index = await self.propose({"op": "db_put", "record": rec, "members": members,
                                             "replication_factor": replication_factor}, "create database")

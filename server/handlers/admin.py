@@ -47,13 +47,20 @@ async def create_database(request: web.Request) -> web.Response:
         raise bad_request(f"?name={name!r} and DatabaseName={body.get('DatabaseName')!r} differ")
     factor = int_param(request, "replicationFactor", 1, 1, 64)
     topology = body.get("Topology")
+    members = None
     if isinstance(topology, dict):  # the client's snake_case or a user's PascalCase
-        factor = int(topology.get("ReplicationFactor") or topology.get("replication_factor") or factor)
+        raw = topology.get("ReplicationFactor") or topology.get("replication_factor") or factor
+        if isinstance(raw, bool) or not isinstance(raw, int) or not 1 <= raw <= 64:
+            raise bad_request(f"Topology.ReplicationFactor must be a whole number from 1 to 64, got {raw!r:.50}")
+        factor = raw
+        members = topology.get("Members") or topology.get("members") or None
+        if members is not None and (not isinstance(members, list) or not all(isinstance(t, str) for t in members)):
+            raise bad_request(f"Topology.Members must be a list of node tags, got {members!r:.100}")
     _validate_solver(body)
     record = {k: v for k, v in body.items() if k != "Topology"}
     record["DatabaseName"] = name
     try:
-        result = await node.cluster.create_database(record, factor)
+        result = await node.cluster.create_database(record, factor, members)
     except ClusterError as e:
         raise _cluster_error(e) from None
     node.log.info("database created", database=name, replication_factor=factor, result=result)

@@ -16,9 +16,13 @@ async def database_topology(request: web.Request) -> web.Response:
     name = param(request, "name")
     if not name:
         raise bad_request("GET /topology needs ?name=<database>")
-    db = node.database(name)  # 503 + Database-Missing if this node does not hold it
-    record = node.cluster.database_record(name) or {}
-    members = node.cluster.database_members(db.name)  # rehabs are not offered to clients
+    record = node.cluster.database_record(name)
+    if record is None:
+        node.database(name)  # 404, or RavenDB's 503 + Database-Missing for the official client
+        record = {}
+    # Any cluster node answers from the record, holding the database or not (replication
+    # factor below the node count): the client then talks to the members only.
+    members = node.cluster.database_members(name)  # rehabs are not offered to clients
     urls = node.cluster.urls(members)
     nodes = [{"Url": urls[t], "ClusterTag": t, "Database": name, "ServerRole": "Member"}
              for t in members if t in urls]

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from conftest import HARNESS, harness_test, leftovers, results, start_harness
+from conftest import HARNESS, harness_test, history, leftovers, results, start_harness
 
 FAST = ["--nodes", "5", "--time-limit", "8", "--nemesis-interval", "4", "--recovery-time", "2"]
 
@@ -206,4 +206,23 @@ def test_cluster_defects_are_caught_by_register(tmp_path, env, defect):
     assert cp.returncode == 1, cp.stdout + cp.stderr
     lin = results(run)["results"]["linearizable"]
     assert lin["valid"] is False and lin["op"] and lin["explanation"]
+    assert leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize("workload", [
+    ["--workload", "set"],
+    pytest.param(["--workload", "bank", "--txn-mode", "cluster-wide"], marks=pytest.mark.slow),
+])
+def test_a_database_on_three_of_five_nodes_stays_valid_under_partition_and_kill(tmp_path, env, workload):
+    """Replication factor 3 of 5 (issue 13): the harness sends clients to the database's group, the
+    other two nodes answer 410 and still take part in Raft, partitions and kills."""
+    cp, run = harness_test(tmp_path, env, *workload, "--nemesis", "partition,kill", "--replication-factor", "3",
+                           "--seed", "4", *FAST)
+    assert cp.returncode == 0, cp.stdout + cp.stderr
+    assert "database on n1, n2, n3 only" in cp.stdout
+    ops = [e for e in history(run) if e["process"] != "nemesis" and e["type"] == "ok"]
+    assert ops and {e["node"] for e in ops} <= {"n1", "n2", "n3"}  # every answer came from the group
+    if workload[1] == "set":
+        assert {e["node"] for e in ops if e["f"] == "final-read"} == {"n1", "n2", "n3"}
+    assert json.loads((run / "test.json").read_text())["replication_factor"] == 3
     assert leftovers(tmp_path) == []
