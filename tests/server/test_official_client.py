@@ -177,11 +177,16 @@ def test_replication_factor_two_of_three(start_cluster) -> None:
     topo = requests.get(f"{cluster.urls[1]}/topology", params={"name": "pair"}, timeout=5).json()
     assert [n["ClusterTag"] for n in topo["Nodes"]] == ["B", "A"]
     assert members.status_code == 200
+    # C holds no copy: it answers the group's topology from the record, and 410 for the database itself
     r = requests.get(f"{cluster.urls[2]}/topology", params={"name": "pair"}, timeout=5)
-    assert r.status_code == 404 and r.headers["Database-Missing"] == "pair"
-    as_client = requests.get(f"{cluster.urls[2]}/topology", params={"name": "pair"}, timeout=5,
+    assert r.status_code == 200 and [n["ClusterTag"] for n in r.json()["Nodes"]] == ["B", "A"]
+    gone = requests.get(f"{cluster.urls[2]}/databases/pair/docs", params={"id": "x"}, timeout=5)
+    assert gone.status_code == 410 and gone.json()["Type"].endswith("DatabaseNotRelevantException")
+    r = requests.get(f"{cluster.urls[2]}/topology", params={"name": "nope"}, timeout=5)
+    assert r.status_code == 404 and r.headers["Database-Missing"] == "nope"
+    as_client = requests.get(f"{cluster.urls[2]}/topology", params={"name": "nope"}, timeout=5,
                              headers={"Raven-Client-Version": "7.2.7"})
-    assert as_client.status_code == 503 and as_client.headers["Database-Missing"] == "pair"
+    assert as_client.status_code == 503 and as_client.headers["Database-Missing"] == "nope"
 
 
 def test_wait_for_replication_times_out_but_keeps_the_write(start_cluster) -> None:

@@ -82,7 +82,9 @@ def test_database_created_through_raft_opens_on_rf_members_and_replicates(raft_g
         assert time.monotonic() < deadline, "never replicated"
         time.sleep(0.05)
     outsider = next(n for n in g.nodes if n.tag not in members)
-    assert http("GET", outsider.url + "/topology", params={"name": "db"}).status_code == 404
+    topo = http("GET", outsider.url + "/topology", params={"name": "db"})  # from the record: the members
+    assert topo.status_code == 200 and [x["ClusterTag"] for x in topo.json()["Nodes"]] == members
+    assert http("GET", outsider.url + "/databases/db/docs", params={"id": "users/1"}).status_code == 410
 
 
 def test_removed_node_leaves_the_cluster_and_its_database_groups(raft_group):
@@ -113,8 +115,8 @@ def test_a_removed_node_comes_back_under_the_next_tag_and_catches_up_in_its_data
     for i in range(3, 6):  # written while C is out
         assert put(i).status_code in (200, 201)
     deadline = time.monotonic() + 10
-    while True:  # C learns it was removed
-        r = http("GET", c.url + "/topology", params={"name": "db"})
+    while True:  # C learns it was removed, and closes the database
+        r = http("GET", c.url + "/databases/db/docs", params={"id": "things/0"})
         if r.status_code != 200:
             break
         assert time.monotonic() < deadline, r.text
