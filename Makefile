@@ -6,9 +6,10 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 # Debian packages the tests and the demo use; installed only when missing.
-APT_PACKAGES := sqlite3 procps iproute2 iptables chromium faketime
+# docker.io and debootstrap: the docker runtime's tests start dockerd and build a local base image.
+APT_PACKAGES := sqlite3 procps iproute2 iptables chromium faketime docker.io debootstrap
 
-.PHONY: setup system test test-slow demo nightly bench clean-venv
+.PHONY: setup system test test-slow demo nightly bench clean-venv docker-base
 
 # The nightly fault-injection matrix, in one place: .github/workflows/nightly.yml runs `make nightly`.
 NIGHTLY_MATRIX ?= --workloads bank:txn-mode=cluster-wide,set,register,cart,list-append,engineer-pool \
@@ -40,6 +41,10 @@ nightly: setup
 
 bench: setup
 	$(BIN)/python -m benchmarks.run_all
+
+# A local base image for the Dockerfile where no registry can be reached (debootstrap, then docker import).
+docker-base:
+	@bash .ci/docker-base-image unkindness-base:bookworm
 
 clean-venv:
 	rm -rf $(VENV)

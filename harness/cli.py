@@ -19,7 +19,7 @@ from typing import Any
 import click
 
 from unkindness import nemeses, workloads
-from unkindness.harness import checking, history_files
+from unkindness.harness import checking, history_files, runtimes
 from unkindness.harness import options as options_mod
 from unkindness.harness.client import CLIENT_MODES, FAILOVER_WRITES
 
@@ -274,8 +274,9 @@ def _run_options(fn: Any) -> Any:
     opts = [
         click.option("--nodes", "-n", "nodes", default=5, show_default=True, type=click.IntRange(1, 50),
                      help="How many nodes."),
-        click.option("--runtime", default="netns", show_default=True, type=click.Choice(["netns"]),
-                     help="Where nodes live (docker and ssh come later)."),
+        click.option("--runtime", default="netns", show_default=True, type=click.Choice(runtimes.names()),
+                     help="Where nodes live: netns (network namespaces on this machine, as root), docker "
+                     "(a container per node from the Dockerfile)."),
         click.option("--time-limit", default=30.0, show_default=True, type=click.FloatRange(min=0.1),
                      help="Seconds of the main phase (setup and teardown excluded)."),
         click.option("--concurrency", default="10", show_default=True, callback=_concurrency,
@@ -306,11 +307,12 @@ def _run_options(fn: Any) -> Any:
         click.option("--request-timeout", default=5.0, show_default=True, type=click.FloatRange(min=0.1),
                      help="Hard timeout of every client request, seconds."),
         click.option("--subnet", help="Private subnet for the test network, e.g. 10.250.7.0/24 (default: a free "
-                     "/24 in 10.250/16)."),
+                     "/24 in 10.250/16 for netns, 10.251/16 for docker)."),
         click.option("--results-dir", default="results", show_default=True,
                      type=click.Path(file_okay=False, path_type=Path)),
         options_mod.click_options((w.name, w.Options) for w in workloads.all_workloads()),
         options_mod.click_options((f"nemesis {n.name}", n.Options) for n in nemeses.all_nemeses()),
+        options_mod.click_options((f"runtime {r}", runtimes.get(r).Options) for r in runtimes.names()),
     ]
     for o in reversed(opts):
         fn = o(fn)
@@ -318,6 +320,7 @@ def _run_options(fn: Any) -> Any:
 
 
 WORKLOAD_DESTS = options_mod.flags_of(w.Options for w in workloads.all_workloads())
+RUNTIME_DESTS = options_mod.flags_of(runtimes.get(r).Options for r in runtimes.names())
 
 
 def _check_run_args(nemesis: list[str], defects: tuple[str, ...], replication_factor: int | None,
@@ -346,7 +349,9 @@ def _config(workload: str, nemesis: list[str], part_flags: dict[str, Any], run: 
     conc = run["concurrency"]
     workers = int(conc[:-1]) * nodes if conc.endswith("n") else int(conc)
     wflags = {k: v for k, v in part_flags.items() if k in WORKLOAD_DESTS}
-    nflags = {k: v for k, v in part_flags.items() if k not in WORKLOAD_DESTS}
+    rflags = {k: v for k, v in part_flags.items() if k in RUNTIME_DESTS}
+    nflags = {k: v for k, v in part_flags.items() if k not in WORKLOAD_DESTS and k not in RUNTIME_DESTS}
+    runtime_opts = _runtime_options(run["runtime"], rflags)
     if not strict:
         own = options_mod.flags_of([workloads.get(workload).Options])
         wflags = {k: v for k, v in wflags.items() if k in own}
@@ -356,7 +361,8 @@ def _config(workload: str, nemesis: list[str], part_flags: dict[str, Any], run: 
     nemesis_opts = _nemesis_options(nemesis, nflags, nodes)
     seed = run["seed"]
     return TestConfig(
-        workload=workload, nemesis=nemesis, nodes=nodes, runtime=run["runtime"], time_limit=run["time_limit"],
+        workload=workload, nemesis=nemesis, nodes=nodes, runtime=run["runtime"], runtime_options=runtime_opts,
+        time_limit=run["time_limit"],
         concurrency=workers, rate=run["rate"], seed=seed if seed is not None else random.randrange(2**31),
         defects=list(run["defects"]), nemesis_interval=run["nemesis_interval"], nemesis_options=nemesis_opts,
         recovery_time=run["recovery_time"], request_timeout=run["request_timeout"],
@@ -526,6 +532,19 @@ def _workload_options(name: str, flags: dict[str, Any], nodes: int, workers: int
     return opts
 
 
+def _runtime_options(name: str, flags: dict[str, Any]) -> Any:
+    """The runtime's options; a flag of another runtime is bad input."""
+    cls = runtimes.get(name)
+    own = options_mod.flags_of([cls.Options])
+    stray = sorted(k for k, v in flags.items() if v is not None and k not in own)
+    if stray:
+        raise BadInput(f"--{stray[0].replace('_', '-')} is an option of another runtime, not of --runtime {name}")
+    try:
+        return options_mod.build(cls.Options, flags, f"runtime {name}")
+    except ValueError as e:
+        raise BadInput(str(e)) from None
+
+
 def _nemesis_options(chosen: list[str], flags: dict[str, Any], nodes: int) -> dict[str, Any]:
     """Each chosen nemesis's options from the flags typed; a flag of a nemesis the run does not
     use, or a target this cluster does not have, is bad input."""
@@ -572,9 +591,12 @@ def _print_summary(outcome: Any) -> None:
 @click.option("--defect", "defects", multiple=True, help="Server defect switch to turn on (repeatable).")
 @click.option("--replication-factor", type=click.IntRange(min=1), help="Database replication factor (default: all nodes).")
 @click.option("--subnet", help="Private subnet for the test network (default: a free /24 in 10.250/16).")
+@click.option("--runtime", default="netns", show_default=True, type=click.Choice(runtimes.names()),
+              help="Where nodes live (see harness test --help).")
 @click.option("--results-dir", default="results", show_default=True, type=click.Path(file_okay=False, path_type=Path))
+@options_mod.click_options((f"runtime {r}", runtimes.get(r).Options) for r in runtimes.names())
 def up(nodes: int, defects: tuple[str, ...], replication_factor: int | None, subnet: str | None,
-       results_dir: Path) -> None:
+       runtime: str, results_dir: Path, **runtime_flags: Any) -> None:
     """Start a cluster to poke at by hand, print its URLs, and leave it running.
 
     \b
@@ -588,9 +610,9 @@ def up(nodes: int, defects: tuple[str, ...], replication_factor: int | None, sub
     from unkindness.harness.db import Cluster
     from unkindness.harness.resources import Journal, new_run_id
     from unkindness.harness.runtimes.base import RuntimeError_
-    from unkindness.harness.runtimes.netns import NetnsRuntime
     from unkindness.server.defects import DEFECTS
 
+    runtime_opts = _runtime_options(runtime, runtime_flags)
     for d in defects:
         if d not in DEFECTS:
             raise BadInput(f"unknown defect {d!r}; choose from {', '.join(DEFECTS)}")
@@ -599,24 +621,26 @@ def up(nodes: int, defects: tuple[str, ...], replication_factor: int | None, sub
     run_dir.mkdir(parents=True, exist_ok=True)
     journal = Journal(run_id)
     journal.add("up", run_dir=str(run_dir.resolve()))
-    runtime = NetnsRuntime(run_id, nodes, subnet=subnet, journal=journal)
+    rt = runtimes.get(runtime)(run_id, nodes, runtime_opts, subnet=subnet, journal=journal, run_dir=run_dir,
+                               log=lambda m: click.echo(m, err=True))
     try:
-        runtime.setup()
-        cluster = Cluster(runtime.nodes, run_dir, replication_factor=replication_factor, defects=list(defects))
+        rt.setup()
+        cluster = Cluster(rt.nodes, run_dir, replication_factor=replication_factor, defects=list(defects))
         cluster.start()
     except (RuntimeError_, ValueError) as e:
-        runtime.teardown()
+        rt.teardown()
         click.echo(f"error: {e}", err=True)
         sys.exit(EXIT_HARNESS_ERROR)
     except BaseException:
-        runtime.teardown()
+        rt.teardown()
         raise
     (run_dir / "cluster.json").write_text(json.dumps({
         "run_id": run_id, "database": cluster.database,
         "nodes": [{"name": a.name, "tag": a.tag, "url": a.url} for a in cluster.addresses]}, indent=2) + "\n")
-    click.echo(f"cluster {run_id} is up ({nodes} nodes, database {cluster.database!r}); logs in {run_dir}/nodes/")
+    click.echo(f"cluster {run_id} is up ({nodes} nodes, {runtime}, database {cluster.database!r})")
     for a in cluster.addresses:
         click.echo(f"  {a.name} ({a.tag})  {a.url}")
+    click.echo(f"server logs: {rt.nodes[0].log_file} (and so on) on each node")
     click.echo(f"stop it with: harness down {run_id}")
 
 
@@ -625,19 +649,19 @@ def up(nodes: int, defects: tuple[str, ...], replication_factor: int | None, sub
 def down(run_ids: tuple[str, ...]) -> None:
     """Stop clusters started with `harness up` (all of them, or the given ids)."""
     from unkindness.harness.resources import journals, read_entries
-    from unkindness.harness.runtimes.netns import clean_entries
 
+    known = {p.stem for p in journals()}
     found = 0
     for path in journals():
         entries = list(read_entries(path))
         if not any(e["kind"] == "up" for e in entries) or (run_ids and path.stem not in run_ids):
             continue
         found += 1
-        for item in clean_entries(entries):
+        for item in runtimes.clean_entries(entries):
             click.echo(f"removed {item}")
         path.unlink(missing_ok=True)
         click.echo(f"cluster {path.stem} is down")
-    missing = set(run_ids) - {p.stem for p in journals()}
+    missing = set(run_ids) - known  # ids asked for before this command stopped any
     if missing or not found:
         raise BadInput(f"no running cluster {', '.join(sorted(missing))}" if missing else "no cluster started by harness up is running")
 
@@ -663,7 +687,7 @@ def serve(port: int, bind: str, results_dir: Path) -> None:
 @cli.command()
 @click.option("--force", is_flag=True, help="Also remove runs whose harness is still running.")
 def clean(force: bool) -> None:
-    """Remove every namespace, link, iptables rule and server process that runs left behind.
+    """Remove every namespace, link, iptables rule, server process, container and network runs left behind.
 
     Works from the runs' journals (in /run/unkindness), so it also cleans up
     after a harness that was killed with SIGKILL. Safe to run at any time.

@@ -10,9 +10,8 @@ are the server's own documented options.
 
 from __future__ import annotations
 
-import shutil
+import posixpath
 import signal
-import sys
 import time
 from pathlib import Path
 from typing import Sequence
@@ -23,25 +22,6 @@ from unkindness.harness.client import NodeAddress
 from unkindness.harness.runtimes.base import RuntimeError_
 
 PORT = 8080
-# Debian's libfaketime (package faketime); the clock nemesis refuses to run without it.
-LIBFAKETIME_PATHS = ("/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1",
-                     "/usr/lib/aarch64-linux-gnu/faketime/libfaketime.so.1",
-                     "/usr/lib/faketime/libfaketime.so.1", "/usr/local/lib/faketime/libfaketime.so.1")
-
-
-def find_libfaketime() -> str | None:
-    return next((p for p in LIBFAKETIME_PATHS if Path(p).is_file()), None)
-
-
-def server_command() -> list[str]:
-    """The server's console script next to this interpreter (the venv's), else on PATH."""
-    local = Path(sys.executable).with_name("unkindness-server")
-    if local.exists():
-        return [str(local)]
-    found = shutil.which("unkindness-server")
-    if found:
-        return [found]
-    return [sys.executable, "-m", "unkindness.server.cli"]
 
 
 def tag_for(i: int) -> str:
@@ -71,37 +51,40 @@ class Cluster:
         self.defects = list(defects)
         self.port = port
         self.database_record = dict(database_record or {})  # what the workload asks for (solver, revisions)
-        # Servers preload libfaketime and read their clock offset from a file (the clock nemesis).
-        self.faketime = find_libfaketime() if faketime else None
+        # Servers preload libfaketime and read their clock offset from a file (the clock nemesis):
+        # where each node has the library, or None for a node without it.
+        self.faketime = {n.name: n.libfaketime() for n in self.nodes} if faketime else {}
         self.addresses = [NodeAddress(n.name, f"http://{n.ip}:{port}", tag_for(i)) for i, n in enumerate(self.nodes)]
         # The nodes of the database's group once it is healthy (all of them unless --replication-factor).
         self.holders: list[NodeAddress] = list(self.addresses)
         self.by_name = {a.name: a for a in self.addresses}
+        self._clock_started: set[str] = set()
 
     def node_dir(self, node) -> Path:
+        """The node's folder in the run's results (its log is copied here at the end)."""
         return self.run_dir / "nodes" / node.name
 
     def argv(self, i: int) -> list[str]:
         """Each server starts alone (a one-node Raft cluster); :meth:`form` joins them."""
-        me = self.addresses[i]
-        return [*server_command(), "--url", me.url, "--data-dir", str(self.node_dir(self.nodes[i]) / "data"),
+        me, node = self.addresses[i], self.nodes[i]
+        return [*node.server_command(), "--url", me.url, "--data-dir", node.data_dir,
                 "--tag", me.tag, "--log-format", "json",
                 *[f"--defect={d}" for d in self.defects]]
 
     def env(self, node) -> dict[str, str]:
         """What a server starts with besides its arguments: libfaketime, when the run moves clocks."""
-        if self.faketime is None:
-            return {}
         clock = self.clock_file(node)
-        if not clock.exists():
-            clock.parent.mkdir(parents=True, exist_ok=True)
-            clock.write_text("+0.000\n")
-        return {"LD_PRELOAD": self.faketime, "FAKETIME_TIMESTAMP_FILE": str(clock), "FAKETIME_NO_CACHE": "1",
+        if clock is None:
+            return {}
+        if node.name not in self._clock_started:  # restarts keep the offset the nemesis set
+            node.write_file(clock, "+0.000\n")
+            self._clock_started.add(node.name)
+        return {"LD_PRELOAD": self.faketime[node.name], "FAKETIME_TIMESTAMP_FILE": clock, "FAKETIME_NO_CACHE": "1",
                 "FAKETIME_DONT_FAKE_MONOTONIC": "1"}
 
     def start_node(self, node, timeout: float = 10.0) -> None:
         i = self.nodes.index(node)
-        node.start(self.argv(i), self.node_dir(node) / "server.log", self.env(node))
+        node.start(self.argv(i), None, self.env(node))
         self._wait_ready(i, timeout)
 
     # --- what nemeses may ask (nemeses.base.ClusterControl) ------------------
@@ -139,9 +122,11 @@ class Cluster:
         except (requests.RequestException, ValueError, AttributeError):
             return a.tag
 
-    def clock_file(self, node) -> Path | None:
-        """The offset file the node's libfaketime reads (None when servers run without it)."""
-        return None if self.faketime is None else self.node_dir(node) / "clock-offset"
+    def clock_file(self, node) -> str | None:
+        """The offset file the node's libfaketime reads, a path on the node (None without libfaketime)."""
+        if not self.faketime.get(node.name):
+            return None
+        return posixpath.join(posixpath.dirname(node.data_dir), "clock-offset")
 
     def leader(self) -> str | None:
         """The node the Raft cluster's members name as leader now (asked of each until one answers)."""
@@ -173,7 +158,7 @@ class Cluster:
         last = "no answer"
         while time.monotonic() < deadline:
             if not node.running():
-                raise DbError(f"{addr.name}: the server exited at start; see {self.node_dir(node) / 'server.log'}")
+                raise DbError(f"{addr.name}: the server exited at start; see {node.log_file} on {addr.name}")
             try:
                 if requests.get(addr.url + "/cluster/topology", timeout=1).status_code == 200:
                     return
@@ -185,7 +170,7 @@ class Cluster:
     def start(self, timeout: float = 15.0) -> None:
         """Starts every server, then creates the database and waits until it is healthy."""
         for i, node in enumerate(self.nodes):
-            node.start(self.argv(i), self.node_dir(node) / "server.log", self.env(node))
+            node.start(self.argv(i), None, self.env(node))
         for i in range(len(self.nodes)):
             self._wait_ready(i, timeout)
         self.form(timeout)
@@ -319,3 +304,13 @@ class Cluster:
                 time.sleep(0.02)
         for node in self.nodes:
             node.stop(timeout=0.1)
+        self.collect_logs()
+
+    def collect_logs(self) -> None:
+        """Each server's log into the run's folder (nodes/NAME/server.log), wherever the node is."""
+        for node in self.nodes:
+            try:
+                node.fetch_log(self.node_dir(node) / "server.log")
+            except (RuntimeError_, OSError) as e:
+                (self.node_dir(node)).mkdir(parents=True, exist_ok=True)
+                (self.node_dir(node) / "server.log").write_text(f"(log not fetched from {node.name}: {e})\n")

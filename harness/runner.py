@@ -30,7 +30,7 @@ from unkindness.harness.generator import Completion, Workers, run_phase
 from unkindness.harness.history_files import load, write_edn
 from unkindness.harness.recorder import Recorder
 from unkindness.harness.resources import Journal, new_run_id
-from unkindness.harness.runtimes.netns import NetnsRuntime
+from unkindness.harness import runtimes
 from unkindness.harness.fault_schedule import NemesisSchedule
 from unkindness import nemeses
 from unkindness.nemeses.base import FaultContext
@@ -51,6 +51,7 @@ class TestConfig:
     workload_options: Any = None  # the workload's Options (its defaults when None)
     nodes: int = 5
     runtime: str = "netns"
+    runtime_options: Any = None  # the runtime's Options (its defaults when None)
     time_limit: float = 30.0
     concurrency: int = 10
     rate: float | None = None
@@ -104,6 +105,7 @@ def reproduce_command(cfg: TestConfig) -> str:
         args += ["--rate", f"{cfg.rate:g}"]
     for name, o in nemesis_options(cfg).items():
         args += options_mod.to_argv(o)
+    args += options_mod.to_argv(runtime_options(cfg))
     for d in cfg.defects:
         args += ["--defect", d]
     args += options_mod.to_argv(workload_options(cfg))
@@ -122,6 +124,13 @@ def nemesis_options(cfg: TestConfig) -> dict[str, Any]:
     return {n: cfg.nemesis_options[n] for n in cfg.nemesis if n != "none"}
 
 
+def runtime_options(cfg: TestConfig) -> Any:
+    """The run's runtime options: as given, or the runtime's defaults."""
+    if cfg.runtime_options is None:
+        cfg.runtime_options = runtimes.get(cfg.runtime).Options()
+    return cfg.runtime_options
+
+
 def workload_options(cfg: TestConfig) -> Any:
     """The run's workload options: as given, or the workload's defaults."""
     if cfg.workload_options is None:
@@ -131,8 +140,9 @@ def workload_options(cfg: TestConfig) -> Any:
 
 def write_test_json(run_dir: Path, cfg: TestConfig, cluster: Cluster | None, extra: dict) -> None:
     data = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(cfg).items()
-            if k not in ("workload_options", "nemesis_options")}
+            if k not in ("workload_options", "nemesis_options", "runtime_options")}
     data.update({
+        "runtime_options": options_mod.to_json(runtime_options(cfg)),
         "workload_options": options_mod.to_json(workload_options(cfg)),
         "nemesis_options": {n: options_mod.to_json(o) for n, o in nemesis_options(cfg).items()},
         "nemesis": "+".join(cfg.nemesis),
@@ -228,7 +238,8 @@ def run_test(cfg: TestConfig, out: Callable[[str], None] = print) -> RunOutcome:
     run_id = new_run_id()
     journal = Journal(run_id)
     journal.add("run", run_dir=str(run_dir.resolve()))
-    runtime = NetnsRuntime(run_id, cfg.nodes, subnet=cfg.subnet, journal=journal)
+    runtime = runtimes.get(cfg.runtime)(run_id, cfg.nodes, runtime_options(cfg), subnet=cfg.subnet,
+                                        journal=journal, run_dir=run_dir, log=out)
     recorder: Recorder | None = None
     schedule: NemesisSchedule | None = None
     cluster: Cluster | None = None

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Callable, ClassVar, Protocol, Sequence
 
 from unkindness.nemeses.journal import FaultJournal
@@ -45,8 +44,8 @@ class ClusterControl(Protocol):
     def primaries(self) -> list[str]:
         """Each database's preferred node (the first member of its topology)."""
 
-    def clock_file(self, node: Any) -> Path | None:
-        """The libfaketime offset file the node's server reads, or None without libfaketime."""
+    def clock_file(self, node: Any) -> str | None:
+        """The libfaketime offset file the node's server reads (a path on the node), or None without it."""
 
     def remove_member(self, node: Any) -> None:
         """Take the node out of the cluster (and its database groups) through Raft."""

@@ -64,10 +64,10 @@ class Clock(Nemesis):
                                f"without it knowing; {', '.join(missing)} lack it (Debian: apt-get install faketime)")
 
     def _set(self, name: str, ms: float) -> None:
-        path = self.ctx.control.clock_file(self.ctx.node(name))
-        tmp = path.with_suffix(".new")
-        tmp.write_text(offset_text(ms) + "\n")
-        tmp.replace(path)  # libfaketime never reads half a line
+        node = self.ctx.node(name)
+        # Replaced whole, on the node itself (a local file, or through docker exec / ssh):
+        # libfaketime never reads half a line.
+        node.write_file(str(self.ctx.control.clock_file(node)), offset_text(ms) + "\n")
 
     def start(self, rng: random.Random) -> dict | None:
         fault = rng.choice(self.options.clock_faults)

@@ -15,12 +15,16 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
+import shutil
 import signal
 import subprocess
+import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 from unkindness.harness.resources import PREFIX, Journal, process_start_time
 from unkindness.harness.runtimes.base import RuntimeError_
@@ -69,22 +73,70 @@ def pick_subnet(run_id: str) -> ipaddress.IPv4Network:
     raise RuntimeError_("no free /24 in 10.250.0.0/16 for the test network; pass --subnet")
 
 
+# Debian's libfaketime (package faketime); the clock nemesis refuses to run without it.
+LIBFAKETIME_PATHS = ("/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1",
+                     "/usr/lib/aarch64-linux-gnu/faketime/libfaketime.so.1",
+                     "/usr/lib/faketime/libfaketime.so.1", "/usr/local/lib/faketime/libfaketime.so.1")
+
+
+def find_libfaketime() -> str | None:
+    return next((p for p in LIBFAKETIME_PATHS if Path(p).is_file()), None)
+
+
+def server_command() -> list[str]:
+    """The server's console script next to this interpreter (the venv's), else on PATH."""
+    local = Path(sys.executable).with_name("unkindness-server")
+    if local.exists():
+        return [str(local)]
+    found = shutil.which("unkindness-server")
+    if found:
+        return [found]
+    return [sys.executable, "-m", "unkindness.server.cli"]
+
+
 @dataclass
 class NetnsNode:
-    """One node: a namespace with an address, and at most one server process."""
+    """One node: a namespace with an address, a folder on this machine, and at most one server process."""
 
     name: str
     ns: str
     ip: str
     journal: Journal
+    root: Path  # data/, server.log, clock-offset: on the harness host, in the run's folder
     proc: subprocess.Popen | None = field(default=None, repr=False)
+
+    @property
+    def data_dir(self) -> str:
+        return str(self.root / "data")
+
+    @property
+    def log_file(self) -> str:
+        return str(self.root / "server.log")
+
+    def server_command(self) -> list[str]:
+        return server_command()  # the harness's own installation: the namespace shares its files
+
+    def write_file(self, path: str, text: str) -> None:
+        tmp = Path(path).with_name(Path(path).name + ".new")
+        tmp.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(text)
+        tmp.replace(path)
+
+    def fetch_log(self, dest: Path) -> None:
+        if Path(self.log_file).resolve() != dest.resolve() and Path(self.log_file).is_file():
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(self.log_file, dest)
+
+    def libfaketime(self) -> str | None:
+        return find_libfaketime()
 
     def exec(self, argv: Sequence[str], timeout: float = 10.0, check: bool = True) -> subprocess.CompletedProcess:
         return _run(["ip", "netns", "exec", self.ns, *argv], timeout=timeout, check=check)
 
-    def start(self, argv: Sequence[str], log_path: Path, env: dict[str, str] | None = None) -> int:
+    def start(self, argv: Sequence[str], log_path: Path | None = None, env: dict[str, str] | None = None) -> int:
         if self.running():
             raise RuntimeError_(f"{self.name}: a server is already running (pid {self.proc.pid})")
+        log_path = Path(log_path or self.log_file)
         log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(log_path, "ab") as log:
             self.proc = subprocess.Popen(["ip", "netns", "exec", self.ns, *argv], stdin=subprocess.DEVNULL,
@@ -123,11 +175,19 @@ class NetnsNode:
             self.proc.wait(5)
 
 
+@dataclass(frozen=True)
+class Options:
+    """The netns runtime has no options of its own (--subnet is every runtime's)."""
+
+
 class NetnsRuntime:
     """Creates and removes the namespaces, links and bridge of one run."""
 
-    def __init__(self, run_id: str, n_nodes: int, subnet: str | None = None,
-                 journal: Journal | None = None) -> None:
+    name = "netns"
+    Options = Options
+
+    def __init__(self, run_id: str, n_nodes: int, options: Options | None = None, subnet: str | None = None,
+                 journal: Journal | None = None, run_dir: Path | None = None, log: Any = None) -> None:
         if not 1 <= n_nodes <= 200:
             raise RuntimeError_(f"--nodes must be between 1 and 200, got {n_nodes}")
         self.run_id = run_id
@@ -138,6 +198,12 @@ class NetnsRuntime:
         self.bridge = f"{self.base}-br"
         self.nodes: list[NetnsNode] = []
         self.host_ip: str | None = None
+        # Node folders: in the run's folder (the report links the logs), else a scratch folder.
+        self.scratch = run_dir is None
+        self.run_dir = Path(run_dir) if run_dir else Path(tempfile.mkdtemp(prefix=f"unkindness-{run_id}-"))
+
+    def preflight(self) -> None:
+        preflight()
 
     def setup(self) -> None:
         preflight()
@@ -154,7 +220,8 @@ class NetnsRuntime:
         self._allow_bridged_traffic()
         for i in range(1, self.n + 1):
             ns, veth = f"{self.base}-n{i}", f"{self.base}-{i}"
-            node = NetnsNode(name=f"n{i}", ns=ns, ip=str(hosts[i - 1]), journal=self.journal)
+            node = NetnsNode(name=f"n{i}", ns=ns, ip=str(hosts[i - 1]), journal=self.journal,
+                             root=self.run_dir / "nodes" / f"n{i}")
             self.journal.add("netns", name=ns)
             _run(["ip", "netns", "add", ns])
             self.journal.add("link", name=veth)
@@ -187,6 +254,8 @@ class NetnsRuntime:
             node.stop()
         removed = clean_entries(self.journal.entries())
         self.journal.remove()
+        if self.scratch:
+            shutil.rmtree(self.run_dir, ignore_errors=True)
         return removed
 
 
@@ -255,3 +324,43 @@ def list_links() -> list[str]:
         if len(parts) > 1:
             names.append(parts[1].strip().split("@")[0])
     return names
+
+
+OUR_NAME = re.compile(r"^uk[0-9a-f]{6}-(br|n\d+|\d+)$")
+
+
+def live_run_ids() -> set[str]:
+    """Runs whose namespaces still serve a live harness, journal or not: a run whose journal lives
+    in another state directory (another user, UNKINDNESS_STATE_DIR) is alive while its servers'
+    parent, its harness, is (a SIGKILLed harness's servers are reparented to init)."""
+    return {n[2:8] for n in list_netns() if OUR_NAME.match(n) and _served_by_a_live_harness(n)}
+
+
+def orphans(live: set[str]) -> list[str]:
+    """Removes namespaces and links whose exact names are ours and whose run is not live."""
+    def orphan(name: str) -> bool:
+        return bool(OUR_NAME.match(name)) and name[2:8] not in live
+
+    found = [{"kind": "netns", "name": n} for n in list_netns() if orphan(n)]
+    found += [{"kind": "link", "name": n} for n in list_links() if orphan(n)]
+    return clean_entries(found) if found else []
+
+
+def _parent(pid: int) -> int | None:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return int(stat[stat.rindex(")") + 2:].split()[1])
+
+
+def _served_by_a_live_harness(ns: str) -> bool:
+    pids = netns_pids(ns)
+    for pid in pids:
+        parent = _parent(pid)
+        if parent is not None and parent > 1 and Path(f"/proc/{parent}").exists() and parent not in pids:
+            return True
+    return False
+
+
+RUNTIME = NetnsRuntime

@@ -105,8 +105,9 @@ def test_up_prints_urls_of_a_working_cluster_and_down_removes_it(tmp_path, env):
             topo = requests.get(f"{url}/topology", params={"name": "jepsen"}, timeout=5).json()
             assert len(topo["Nodes"]) == 2
     finally:
-        down = subprocess.run([HARNESS, "down"], capture_output=True, text=True, timeout=60, env=env)
-    assert down.returncode == 0 and "is down" in down.stdout
+        run_id = json.loads(next((tmp_path / "results" / "up").glob("*/cluster.json")).read_text())["run_id"]
+        down = subprocess.run([HARNESS, "down", run_id], capture_output=True, text=True, timeout=60, env=env)
+    assert down.returncode == 0 and f"cluster {run_id} is down" in down.stdout, down.stdout + down.stderr
     assert leftovers(tmp_path) == []
     again = subprocess.run([HARNESS, "down"], capture_output=True, text=True, timeout=60, env=env)
     assert again.returncode == 254 and "no cluster started by harness up" in again.stderr
