@@ -271,8 +271,11 @@ def _cart(r: dict, faults: Faults, end: int) -> str:
             ("lost items that were failover writes", esc(fo.get("lost_failover_writes")))]))
     contents = r.get("cart_contents") or {}
     nodes = [str(n) for n in contents]
-    carts = sorted({str(c) for per in contents.values() if isinstance(per, dict) for c in per})
     conflicted = {str(c) for c in r.get("conflicted_carts") or {}}
+    lost_carts = {str(c) for c, _ in lost}
+    # The table shows 60 carts: those in conflict or with lost items first, so the evidence is never cut off.
+    carts = sorted({str(c) for per in contents.values() if isinstance(per, dict) for c in per},
+                   key=lambda c: (c not in conflicted, c not in lost_carts, c))
     if nodes and carts:
         def cell(items: Any, cart: str) -> str:
             if items is None:

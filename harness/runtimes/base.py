@@ -13,6 +13,8 @@ import subprocess
 from pathlib import Path
 from typing import Any, Protocol, Sequence
 
+from unkindness.harness.resources import PREFIX, Journal
+
 
 class RuntimeError_(RuntimeError):
     """A runtime step failed; the message says which and why (no traceback for users)."""
@@ -72,3 +74,21 @@ class Runtime(Protocol):
     def setup(self) -> None: ...
 
     def teardown(self) -> list[str]: ...
+
+
+class RuntimeBase:
+    """What every runtime takes: the run's id, its node count, its Options, a subnet, the journal."""
+
+    Options: type
+
+    def __init__(self, run_id: str, n_nodes: int, options: Any = None, subnet: str | None = None,
+                 journal: Journal | None = None, run_dir: Path | None = None, log: Any = None) -> None:
+        if not 1 <= n_nodes <= 200:
+            raise RuntimeError_(f"--nodes must be between 1 and 200, got {n_nodes}")
+        self.run_id = run_id
+        self.n = n_nodes
+        self.options = options or self.Options()
+        self.subnet_arg = subnet
+        self.journal = journal or Journal(run_id)
+        self.log = log
+        self.base = f"{PREFIX}{run_id}"  # every name this run creates starts with it

@@ -30,8 +30,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from unkindness.harness.options import opt
-from unkindness.harness.resources import PREFIX, Journal
-from unkindness.harness.runtimes.base import RuntimeError_
+from unkindness.harness.runtimes.base import RuntimeBase, RuntimeError_
 from unkindness.harness.runtimes.shell_node import ShellNode
 
 LABEL = "unkindness.run"
@@ -144,23 +143,14 @@ class DockerNode(ShellNode):
         return cp
 
 
-class DockerRuntime:
+class DockerRuntime(RuntimeBase):
     """Creates and removes the network and containers of one run."""
 
     name = "docker"
     Options = Options
 
-    def __init__(self, run_id: str, n_nodes: int, options: Options | None = None, subnet: str | None = None,
-                 journal: Journal | None = None, run_dir: Path | None = None, log: Any = None) -> None:
-        if not 1 <= n_nodes <= 200:
-            raise RuntimeError_(f"--nodes must be between 1 and 200, got {n_nodes}")
-        self.run_id = run_id
-        self.n = n_nodes
-        self.options = options or Options()
-        self.subnet_arg = subnet
-        self.journal = journal or Journal(run_id)
-        self.log = log
-        self.base = f"{PREFIX}{run_id}"
+    def __init__(self, run_id: str, n_nodes: int, options: Options | None = None, **kwargs: Any) -> None:
+        super().__init__(run_id, n_nodes, options, **kwargs)
         self.nodes: list[DockerNode] = []
 
     def preflight(self) -> None:

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from unkindness.harness.resources import PREFIX, Journal, process_start_time
-from unkindness.harness.runtimes.base import RuntimeError_
+from unkindness.harness.runtimes.base import RuntimeBase, RuntimeError_
 
 
 def _run(argv: Sequence[str], timeout: float = 10.0, check: bool = True) -> subprocess.CompletedProcess:
@@ -180,21 +180,15 @@ class Options:
     """The netns runtime has no options of its own (--subnet is every runtime's)."""
 
 
-class NetnsRuntime:
+class NetnsRuntime(RuntimeBase):
     """Creates and removes the namespaces, links and bridge of one run."""
 
     name = "netns"
     Options = Options
 
-    def __init__(self, run_id: str, n_nodes: int, options: Options | None = None, subnet: str | None = None,
-                 journal: Journal | None = None, run_dir: Path | None = None, log: Any = None) -> None:
-        if not 1 <= n_nodes <= 200:
-            raise RuntimeError_(f"--nodes must be between 1 and 200, got {n_nodes}")
-        self.run_id = run_id
-        self.n = n_nodes
-        self.subnet_arg = subnet
-        self.journal = journal or Journal(run_id)
-        self.base = f"{PREFIX}{run_id}"
+    def __init__(self, run_id: str, n_nodes: int, options: Options | None = None, run_dir: Path | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(run_id, n_nodes, options, **kwargs)
         self.bridge = f"{self.base}-br"
         self.nodes: list[NetnsNode] = []
         self.host_ip: str | None = None

@@ -139,3 +139,13 @@ def test_corpus_history_report(runs):
     html = html_of(runs["corpus"])
     assert "data-verdict='INVALID'" in html and "data-picture='linearizability'" in html
     assert "nemesis</th><td><span class='muted'>not recorded" in html
+
+
+def test_a_cart_in_conflict_is_shown_even_among_many_carts():
+    """The per-node cart table shows 60 carts: those in conflict come first, whatever their names."""
+    from unkindness.harness.report.evidence import render_checker
+
+    contents = {n: {f"carts/{i:03d}": {"products/1": 1} for i in range(100)} for n in ("n1", "n2")}
+    result = {"valid": False, "cart_contents": contents, "conflicted_carts": {"carts/099": 2}, "problems": []}
+    html = render_checker("cart", result, [], 0)
+    assert "carts/099</code> (conflict)" in html
