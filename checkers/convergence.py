@@ -457,7 +457,12 @@ def check_cart(history: Iterable[dict], *, nodes: Collection | None = None, prim
         rec = required.get((a.cart, a.product))
         if rec is None or a.quantity > rec.quantity:
             required[(a.cart, a.product)] = a
-    carts = sorted({a.cart for a in adds}, key=str)
+    # Every cart the run touched or a node holds in conflict: a conflict on a cart whose adds all ended
+    # info still belongs in the evidence.
+    by_key: dict[str, Any] = {}
+    for c in [*(k for per in conflicts.values() for k, vs in per.items() if vs), *written_by, *(a.cart for a in adds)]:
+        by_key[str(c)] = c
+    carts = sorted(by_key.values(), key=str)
     result: dict[str, Any] = {
         "valid": True,
         "acknowledged_items": len(adds),
@@ -481,14 +486,13 @@ def check_cart(history: Iterable[dict], *, nodes: Collection | None = None, prim
         per = items[n] = {}
         for c in carts:
             key = c if isinstance(c, str) else str(c)
-            per[c] = _items_on(docs.get(key), conflicts[n].get(key), f"final read of node {n!r}, cart {c!r}")
+            per[key] = _items_on(docs.get(key), conflicts[n].get(key), f"final read of node {n!r}, cart {c!r}")
             if conflicts[n].get(key):
                 result["conflicted_carts"].setdefault(c, []).append(n)
-    result["cart_contents"] = {n: {str(c): per[c] for c in carts[:MAX_LISTED]} for n, per in items.items()}
     problems: list[dict] = []
     count = 0
     for (c, p), a in sorted(required.items(), key=lambda kv: (str(kv[0][0]), str(kv[0][1]))):
-        found = {n: (None if items[n][c] is None else items[n][c].get(p)) for n in states}
+        found = {n: (None if items[n][str(c)] is None else items[n][str(c)].get(p)) for n in states}
         if all(v is not None and v >= a.quantity for v in found.values()):
             continue
         count += 1
@@ -499,7 +503,7 @@ def check_cart(history: Iterable[dict], *, nodes: Collection | None = None, prim
                 "acknowledged_quantity": a.quantity,
                 "op": make_op(a.raw).to_dict(),
                 "found": found,
-                "cart_missing_on": [n for n in states if items[n][c] is None],
+                "cart_missing_on": [n for n in states if items[n][str(c)] is None],
                 "cart_in_conflict_on": result["conflicted_carts"].get(c, []),
             }
             if a.failover_from is not None or primary is not None:
@@ -507,6 +511,10 @@ def check_cart(history: Iterable[dict], *, nodes: Collection | None = None, prim
             problems.append(problem)
     result["problem_count"] = count
     result["problems"] = problems
+    # The carts listed in full: those in conflict or with a lost item first, so the evidence is never cut off.
+    evidence = {str(c) for c in result["conflicted_carts"]} | {str(pr["cart"]) for pr in problems}
+    listed = sorted(map(str, carts), key=lambda k: (k not in evidence, k))[:MAX_LISTED]
+    result["cart_contents"] = {n: {k: per[k] for k in sorted(listed)} for n, per in items.items()}
     result["truncated"] = count > len(problems)
     if primary is not None or any(f is not None for ws in written_by.values() for _, f in ws):
         result["failover"] = _failover_evidence(primary, written_by, result["conflicted_carts"], problems)

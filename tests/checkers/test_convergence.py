@@ -252,6 +252,23 @@ def test_unresolved_conflicts_are_reported_and_their_versions_hold_items():
         check_convergence(H().op(10, "final-read", None, {"docs": {}, "conflicts": {"c": []}}, node="A").events)
 
 
+def test_a_cart_in_conflict_whose_adds_all_ended_info_is_still_evidence():
+    # Convergence counts every conflicted document; the cart table must show the same carts, even one no
+    # acknowledged add touched (its adds timed out), and carts in conflict come first when the list is cut.
+    versions = [{"change_vector": "A:3-x", "doc": cart(("p1", 1))}, {"change_vector": "B:4-y", "doc": cart(("p2", 1))}]
+    h = H().add_item("carts/1", "p1", 1).add_item("carts/9", "p1", 1, typ="info")
+    for i in range(150):
+        h.add_item(f"carts/0{i:03}", "p1", 1)
+    docs = {f"carts/0{i:03}": {"change_vector": "A:1-x", "doc": cart(("p1", 1))} for i in range(150)}
+    docs["carts/1"] = {"change_vector": "A:2-x", "doc": cart(("p1", 1))}
+    for node in ("A", "B"):
+        h.op(10, "final-read", None, {"docs": docs, "conflicts": {"carts/9": copy.deepcopy(versions)}}, node=node)
+    assert check_convergence(h.events)["conflicted"] == {"carts/9": ["A", "B"]}
+    r = check_cart(h.events)
+    assert r["valid"] is True and r["conflicted_carts"] == {"carts/9": ["A", "B"]}
+    assert len(r["cart_contents"]["A"]) == 100 and r["cart_contents"]["A"]["carts/9"] == {"p1": 1, "p2": 1}
+
+
 def test_failover_evidence_names_failover_writes_orphans_and_their_losses():
     h = H()
     h.op(0, "add-item", {"cart": "carts/1", "product": "p1"}, {"cart": "carts/1", "product": "p1", "quantity": 1},
