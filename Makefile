@@ -7,7 +7,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 # Debian packages the tests and the demo use; installed only when missing.
 # docker.io and debootstrap: the docker runtime's tests start dockerd and build a local base image.
-APT_PACKAGES := sqlite3 procps iproute2 iptables chromium faketime docker.io debootstrap
+# openssh-server: the ssh runtime's tests start their own sshds (harness lab), never the system's.
+APT_PACKAGES := sqlite3 procps iproute2 iptables chromium faketime docker.io debootstrap openssh-server
 
 .PHONY: setup system test test-slow demo nightly bench clean-venv docker-base
 

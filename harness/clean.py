@@ -23,7 +23,9 @@ def clean(force: bool = False) -> tuple[list[str], list[str]]:
     removed: list[str] = []
     skipped: list[str] = []
     live: set[str] = set()
-    for path in journals():
+    # Runs before labs: a run on lab hosts is undone over SSH while its hosts still exist.
+    paths = sorted(journals(), key=lambda p: any(e.get("kind") == "lab" for e in read_entries(p)))
+    for path in paths:
         entries = list(read_entries(path))
         owner = owner_alive(entries)
         if owner is not None and not force:

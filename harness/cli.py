@@ -706,6 +706,59 @@ def clean(force: bool) -> None:
     click.echo(f"clean: removed {len(removed)} item(s)" if removed else "clean: nothing to remove")
 
 
+@cli.group()
+def lab() -> None:
+    """Local SSH hosts (namespaces running sshd) to try --runtime ssh on one machine."""
+
+
+@lab.command("up")
+@click.option("--nodes", "-n", default=5, show_default=True, type=click.IntRange(1, 50), help="How many hosts.")
+@click.option("--dir", "directory", default="lab", show_default=True, type=click.Path(file_okay=False, path_type=Path),
+              help="The lab's folder (keys, known_hosts, nodes.txt); must be empty or absent.")
+@click.option("--subnet", help="Private subnet for the hosts (default: a free /24 in 10.250/16).")
+def lab_up(nodes: int, directory: Path, subnet: str | None) -> None:
+    """Start NODES SSH hosts on this machine and print the nodes file that names them.
+
+    \b
+    Example:
+      harness lab up --nodes 5
+      harness test --runtime ssh --nodes-file lab/nodes.txt --workload register --nemesis partition,kill
+      harness lab down
+    """
+    from unkindness.harness.runtimes import ssh_lab
+    from unkindness.harness.runtimes.base import RuntimeError_
+
+    try:
+        made = ssh_lab.up(nodes, directory, subnet)
+    except RuntimeError_ as e:
+        click.echo(f"error: {e}", err=True)
+        sys.exit(EXIT_HARNESS_ERROR)
+    click.echo(f"lab {made.run_id} is up: {nodes} SSH hosts ({', '.join(made.ips)}), root logs in with "
+               f"{made.dir / 'id_ed25519'}")
+    click.echo(f"nodes file: {made.nodes_file}")
+    click.echo(f"  harness test --runtime ssh --nodes-file {made.nodes_file} --nodes {nodes} --workload register "
+               "--nemesis partition,kill")
+    click.echo(f"  ssh -i {made.dir / 'id_ed25519'} -o UserKnownHostsFile={made.dir / 'known_hosts'} root@{made.ips[0]}")
+    click.echo("stop it with: harness lab down")
+
+
+@lab.command("down")
+@click.option("--dir", "directory", type=click.Path(file_okay=False, path_type=Path),
+              help="Only the lab in this folder (default: every lab).")
+def lab_down(directory: Path | None) -> None:
+    """Remove labs: their hosts, sshds, whatever runs left on them, and their folders."""
+    from unkindness.harness.runtimes import ssh_lab
+    from unkindness.harness.runtimes.base import RuntimeError_
+
+    try:
+        removed = ssh_lab.down(directory)
+    except RuntimeError_ as e:
+        raise BadInput(str(e)) from None
+    for item in removed:
+        click.echo(f"removed {item}")
+    click.echo("lab down")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: maps every outcome onto the documented exit codes."""
     try:

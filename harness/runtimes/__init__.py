@@ -19,6 +19,7 @@ from unkindness.harness.runtimes.base import RuntimeError_
 REGISTRY = {
     "netns": "netns",
     "docker": "docker",
+    "ssh": "ssh",
 }
 
 

@@ -19,11 +19,9 @@ copied into the run's folder at teardown.
 
 from __future__ import annotations
 
-import hashlib
 import ipaddress
 import shutil
 import subprocess
-import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,13 +29,13 @@ from typing import Any, Sequence
 
 from unkindness.harness.options import opt
 from unkindness.harness.runtimes.base import RuntimeBase, RuntimeError_
+from unkindness.harness.runtimes.package import project_root, source_digest, wheelhouse
 from unkindness.harness.runtimes.shell_node import ShellNode
 
 LABEL = "unkindness.run"
 IMAGE_REPO = "unkindness-node"
 NODE_ROOT = "/var/lib/unkindness"
 SERVER = ["/opt/unkindness/bin/unkindness-server"]
-SOURCE_DIRS = ("unkindness", "server", "checkers", "harness", "nemeses", "workloads")
 
 
 @dataclass(frozen=True)
@@ -64,25 +62,6 @@ def client() -> Any:
     return c
 
 
-def project_root() -> Path:
-    root = Path(__file__).resolve().parents[2]
-    if not (root / "pyproject.toml").is_file() or not (root / "Dockerfile").is_file():
-        raise RuntimeError_(f"the docker runtime builds its image from the project's source tree (with its "
-                            f"Dockerfile); {root} is not one: install the project from a checkout (pip install -e .)")
-    return root
-
-
-def source_digest(root: Path, base: str) -> str:
-    """Changes whenever anything that goes into the image does."""
-    h = hashlib.sha256(base.encode())
-    files = [root / "pyproject.toml", root / "setup.py", root / "Dockerfile"]
-    for d in SOURCE_DIRS:
-        files += sorted(p for p in (root / d).rglob("*") if p.is_file() and "__pycache__" not in p.parts)
-    for p in files:
-        h.update(str(p.relative_to(root)).encode() + b"\0" + p.read_bytes() + b"\0")
-    return h.hexdigest()[:12]
-
-
 def ensure_image(c: Any, base: str, log: Any = None) -> str:
     """The node image for these sources and this base, built when missing."""
     import docker
@@ -105,12 +84,9 @@ def ensure_image(c: Any, base: str, log: Any = None) -> str:
                                 "unkindness-base:bookworm") from None
     if log:
         log(f"building node image {tag} from {base} (once per source change)...")
+    wheels = wheelhouse(root, source_digest(root), log)
     with tempfile.TemporaryDirectory(prefix="unkindness-image-") as ctx:
-        wheels = Path(ctx) / "wheels"
-        cp = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "-w", str(wheels), str(root)],
-                            capture_output=True, text=True, timeout=900)
-        if cp.returncode != 0:
-            raise RuntimeError_(f"building the project's wheels failed: {(cp.stderr or cp.stdout).strip()[-600:]}")
+        shutil.copytree(wheels, Path(ctx) / "wheels")
         shutil.copy(root / "Dockerfile", Path(ctx) / "Dockerfile")
         try:
             c.images.build(path=ctx, tag=tag, buildargs={"BASE": base}, rm=True, forcerm=True,
