@@ -276,7 +276,7 @@ def _run_options(fn: Any) -> Any:
                      help="How many nodes."),
         click.option("--runtime", default="netns", show_default=True, type=click.Choice(runtimes.names()),
                      help="Where nodes live: netns (network namespaces on this machine, as root), docker "
-                     "(a container per node from the Dockerfile)."),
+                     "(a container per node from the Dockerfile), ssh (machines in --nodes-file; see docs/runtimes.md)."),
         click.option("--time-limit", default=30.0, show_default=True, type=click.FloatRange(min=0.1),
                      help="Seconds of the main phase (setup and teardown excluded)."),
         click.option("--concurrency", default="10", show_default=True, callback=_concurrency,
@@ -461,10 +461,12 @@ def test_all_cmd(workloads: str, nemeses: str, **kwargs: Any) -> None:  # noqa: 
         if unknown:
             raise BadInput(f"--workloads: {unknown[0].replace('_', '-')} is not an option of workload {c.workload}")
     used = options_mod.flags_of([*(workload_registry.get(c.workload).Options for c in cells),
-                                 *(nemesis_registry.get(n).Options for c in cells for n in c.nemesis if n != "none")])
+                                 *(nemesis_registry.get(n).Options for c in cells for n in c.nemesis if n != "none"),
+                                 runtimes.get(run["runtime"]).Options])
     stray = sorted(k for k, v in part_flags.items() if v is not None and k not in used)
     if stray:
-        raise BadInput(f"--{stray[0].replace('_', '-')} belongs to no workload or nemesis of this matrix")
+        raise BadInput(f"--{stray[0].replace('_', '-')} belongs to no workload or nemesis of this matrix, nor to "
+                       f"--runtime {run['runtime']}")
     plans = [(c, _config(c.workload, c.nemesis, {**part_flags, **c.flags}, run, strict=False))
              for c in cells for _ in range(run["test_count"])]
     started, rows = matrix.now(), []
@@ -501,7 +503,12 @@ def test_all_cmd(workloads: str, nemeses: str, **kwargs: Any) -> None:  # noqa: 
 
     write_index(run["results_dir"])
     verdict = matrix.worst(rows)
-    click.echo(f"\n{verdict}: {len(rows)} of {len(plans)} runs")
+    tally = {}
+    for r in rows:
+        tally[r.verdict] = tally.get(r.verdict, 0) + 1
+    planned = "" if len(rows) == len(plans) else f" ({len(plans)} planned)"
+    click.echo(f"\n{verdict}, the worst of {len(rows)} runs{planned}: "
+               + ", ".join(f"{n} {v}" for v, n in sorted(tally.items(), key=lambda kv: -kv[1])))
     click.echo(matrix.table_markdown(rows, run["results_dir"]))
     click.echo(f"summary: {folder / 'summary.md'}   junit: {folder / 'junit.xml'}")
     sys.exit(matrix.EXIT.get(verdict, EXIT_HARNESS_ERROR))

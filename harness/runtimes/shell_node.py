@@ -50,7 +50,8 @@ class ShellNode:
 
     def write_file(self, path: str, text: str) -> None:
         """Writes `text` whole (a reader never sees half of it): a new file, then a rename."""
-        self.exec(["sh", "-c", 'printf %s "$1" > "$2.new" && mv -f "$2.new" "$2"', "_", text, str(path)])
+        self.exec(["sh", "-c", 'mkdir -p "$(dirname "$2")" && printf %s "$1" > "$2.new" && mv -f "$2.new" "$2"',
+                   "_", text, str(path)])
 
     def fetch_log(self, dest: Path) -> None:
         """Copies the server's log to `dest` on the harness host (the report links it)."""

@@ -58,7 +58,7 @@ def test_a_defect_is_caught_on_docker_as_on_namespaces(tmp_path, env):
 
 
 def test_a_harness_killed_mid_fault_on_docker_leaves_nothing_after_clean(tmp_path, env):
-    proc, _ = start_harness(tmp_path, env, *DOCKER, "--workload", "set", "--nemesis", "partition,pause,packet",
+    proc, _ = start_harness(tmp_path, env, *DOCKER, "--workload", "set", "--nemesis", "partition,pause,packet,clock",
                             "--nodes", "3", "--time-limit", "60", "--nemesis-interval", "2", "--seed", "3")
     time.sleep(1.6)  # every fault is active for the second half of each 2 s cycle
     proc.kill()
