@@ -7,8 +7,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 # Debian packages the tests and the demo use; installed only when missing.
 # docker.io and debootstrap: the docker runtime's tests start dockerd and build a local base image.
-# openssh-server: the ssh runtime's tests start their own sshds (harness lab), never the system's.
-APT_PACKAGES := sqlite3 procps iproute2 iptables chromium faketime docker.io debootstrap openssh-server
+# openssh-server and sudo: the ssh runtime's tests start their own sshds (harness lab), never the system's,
+# and log in as root and as a lab user with passwordless sudo.
+APT_PACKAGES := sqlite3 procps iproute2 iptables chromium faketime docker.io debootstrap openssh-server sudo
 
 .PHONY: setup system test test-slow demo nightly bench clean-venv docker-base
 

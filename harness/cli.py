@@ -723,7 +723,9 @@ def lab() -> None:
 @click.option("--dir", "directory", default="lab", show_default=True, type=click.Path(file_okay=False, path_type=Path),
               help="The lab's folder (keys, known_hosts, nodes.txt); must be empty or absent.")
 @click.option("--subnet", help="Private subnet for the hosts (default: a free /24 in 10.250/16).")
-def lab_up(nodes: int, directory: Path, subnet: str | None) -> None:
+@click.option("--sudo-login", is_flag=True, help="Log in as a user of the lab's own with passwordless sudo, "
+              "not as root (root cannot log in then), as on many real machines.")
+def lab_up(nodes: int, directory: Path, subnet: str | None, sudo_login: bool) -> None:
     """Start NODES SSH hosts on this machine and print the nodes file that names them.
 
     \b
@@ -736,16 +738,17 @@ def lab_up(nodes: int, directory: Path, subnet: str | None) -> None:
     from unkindness.harness.runtimes.base import RuntimeError_
 
     try:
-        made = ssh_lab.up(nodes, directory, subnet)
+        made = ssh_lab.up(nodes, directory, subnet, sudo_login)
     except RuntimeError_ as e:
         click.echo(f"error: {e}", err=True)
         sys.exit(EXIT_HARNESS_ERROR)
-    click.echo(f"lab {made.run_id} is up: {nodes} SSH hosts ({', '.join(made.ips)}), root logs in with "
-               f"{made.dir / 'id_ed25519'}")
+    click.echo(f"lab {made.run_id} is up: {nodes} SSH hosts ({', '.join(made.ips)}), {made.login} logs in with "
+               f"{made.dir / 'id_ed25519'}" + (" and runs commands through sudo" if made.login != "root" else ""))
     click.echo(f"nodes file: {made.nodes_file}")
     click.echo(f"  harness test --runtime ssh --nodes-file {made.nodes_file} --nodes {nodes} --workload register "
                "--nemesis partition,kill")
-    click.echo(f"  ssh -i {made.dir / 'id_ed25519'} -o UserKnownHostsFile={made.dir / 'known_hosts'} root@{made.ips[0]}")
+    click.echo(f"  ssh -i {made.dir / 'id_ed25519'} -o UserKnownHostsFile={made.dir / 'known_hosts'} "
+               f"{made.login}@{made.ips[0]}")
     click.echo("stop it with: harness lab down")
 
 

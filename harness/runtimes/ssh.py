@@ -135,6 +135,7 @@ class Connection:
         self.h = h
         self.accept_new = accept_new
         self.client: Any = None
+        self.reached = False  # logged in at least once: only then can a run have left anything there
         self.lock = threading.Lock()
 
     def connect(self, timeout: float = 10.0) -> None:
@@ -197,6 +198,7 @@ class Connection:
                 pass
         c.get_transport().set_keepalive(5)
         self.client = c
+        self.reached = True
 
     def run(self, command: str, timeout: float = 10.0) -> subprocess.CompletedProcess:
         """Runs a shell command line; its exit status, stdout and stderr."""
@@ -398,7 +400,8 @@ class SshRuntime(RuntimeBase):
                 node.stop()
             except RuntimeError_:
                 pass
-        removed += clean_entries(self.journal.entries(), self.conns)
+        never = {c.name for c in self.conns if not c.reached}  # setup stopped before logging in there
+        removed += clean_entries([e for e in self.journal.entries() if e.get("name") not in never], self.conns)
         for c in self.conns:
             c.close()
         self.journal.remove()

@@ -2,7 +2,8 @@
 
 Each lab host is a network namespace (made as the netns runtime makes them)
 running its own `sshd` on port 22 of its address, with a generated host key;
-root logs in with a generated client key. The lab's folder holds the keys, a
+root (or, with --sudo-login, a lab user with passwordless sudo) logs in with a
+generated client key. The lab's folder holds the keys, a
 known_hosts file, each sshd's config and log, and `nodes.txt`, which names all
 of them, so `harness test --runtime ssh --nodes-file DIR/nodes.txt` works as
 typed. Like a run, a lab is journaled before anything is created: `harness lab
@@ -27,6 +28,7 @@ from unkindness.harness.runtimes.base import RuntimeError_
 
 SSHD = "/usr/sbin/sshd"
 MARKER = ".unkindness-lab"  # a lab's folder holds it; only such folders are ever removed
+KEYS_DIR = Path("/run/unkindness-lab")  # the labs' authorized_keys files
 
 
 @dataclass
@@ -35,6 +37,7 @@ class Lab:
     dir: Path
     nodes_file: Path
     ips: list[str]
+    login: str = "root"
 
 
 def _sh(argv: list[str]) -> None:
@@ -65,11 +68,19 @@ def _wait_listening(ip: str, port: int = 22, timeout: float = 10.0) -> None:
         time.sleep(0.05)
 
 
-def up(n: int, directory: Path, subnet: str | None = None, log: Callable[[str], None] = print) -> Lab:
-    """Starts n SSH hosts and writes DIR/nodes.txt; refuses a folder that is in use."""
+def up(n: int, directory: Path, subnet: str | None = None, sudo_login: bool = False,
+       log: Callable[[str], None] = print) -> Lab:
+    """Starts n SSH hosts and writes DIR/nodes.txt; refuses a folder that is in use.
+
+    With `sudo_login` the nodes file logs in as a user of the lab's own (`ukID`, no password, no
+    home) whom /etc/sudoers.d lets run anything without a password, as on machines where root
+    cannot log in; both are journaled and removed with the lab.
+    """
     netns.preflight()
     if not os.access(SSHD, os.X_OK):
         raise RuntimeError_(f"{SSHD} is missing: apt-get install -y openssh-server")
+    if sudo_login and not shutil.which("sudo"):
+        raise RuntimeError_("--sudo-login needs sudo: apt-get install -y sudo")
     directory = directory.resolve()
     if directory.exists() and any(directory.iterdir()):
         raise RuntimeError_(f"{directory} is not empty: `harness lab down --dir {directory}` first, or choose "
@@ -80,10 +91,25 @@ def up(n: int, directory: Path, subnet: str | None = None, log: Callable[[str], 
     directory.mkdir(parents=True, exist_ok=True)
     (directory / MARKER).write_text(run_id + "\n")
     rt = netns.NetnsRuntime(run_id, n, subnet=subnet, journal=journal, run_dir=directory / "hosts")
+    login = "root"
     try:
         rt.setup()
+        if sudo_login:
+            login = f"uk{run_id}"
+            journal.add("lab-user", name=login, sudoers=f"/etc/sudoers.d/{login}")
+            # "*": no password can match, yet the account is not locked ("!"), which sshd would refuse
+            _sh(["useradd", "--no-create-home", "--shell", "/bin/sh", "--password", "*", "--comment",
+                 "harness lab login", login])
+            Path(f"/etc/sudoers.d/{login}").write_text(f"{login} ALL=(ALL) NOPASSWD: ALL\n")
+            os.chmod(f"/etc/sudoers.d/{login}", 0o440)
         client_pub = _keygen(directory / "id_ed25519")
-        (directory / "authorized_keys").write_text(client_pub + "\n")
+        # sshd reads it as the login user, who may not reach into the lab's folder (a 0700 parent):
+        # a world-readable copy outside it, journaled, removed with the lab.
+        authorized = KEYS_DIR / f"uk{run_id}.authorized_keys"
+        journal.add("lab-file", path=str(authorized))
+        KEYS_DIR.mkdir(mode=0o755, parents=True, exist_ok=True)
+        authorized.write_text(client_pub + "\n")
+        authorized.chmod(0o644)
         Path("/run/sshd").mkdir(parents=True, exist_ok=True)  # sshd's privilege separation folder
         known, lines = [], []
         for node in rt.nodes:
@@ -92,13 +118,13 @@ def up(n: int, directory: Path, subnet: str | None = None, log: Callable[[str], 
             host_pub = _keygen(d / "ssh_host_ed25519_key")
             (d / "sshd_config").write_text("\n".join([
                 f"ListenAddress {node.ip}", "Port 22", f"HostKey {d / 'ssh_host_ed25519_key'}",
-                f"PidFile {d / 'sshd.pid'}", f"AuthorizedKeysFile {directory / 'authorized_keys'}",
-                "PermitRootLogin prohibit-password", "PasswordAuthentication no",
+                f"PidFile {d / 'sshd.pid'}", f"AuthorizedKeysFile {authorized}",
+                f"PermitRootLogin {'no' if sudo_login else 'prohibit-password'}", "PasswordAuthentication no",
                 "KbdInteractiveAuthentication no", "UsePAM no", "StrictModes no", "MaxSessions 100",
                 "MaxStartups 100", "Subsystem sftp internal-sftp", "LogLevel ERROR", ""]))
             _sh(["ip", "netns", "exec", node.ns, SSHD, "-f", str(d / "sshd_config"), "-E", str(d / "sshd.log")])
             known.append(f"{node.ip} {' '.join(host_pub.split()[:2])}")
-            lines.append(f"root@{node.ip} key=id_ed25519 known_hosts=known_hosts")
+            lines.append(f"{login}@{node.ip} key=id_ed25519 known_hosts=known_hosts")
         for node in rt.nodes:
             _wait_listening(node.ip)
         (directory / "known_hosts").write_text("\n".join(known) + "\n")
@@ -109,7 +135,7 @@ def up(n: int, directory: Path, subnet: str | None = None, log: Callable[[str], 
         clean_lab(journal.entries())
         journal.remove()
         raise
-    return Lab(run_id, directory, nodes_file, [node.ip for node in rt.nodes])
+    return Lab(run_id, directory, nodes_file, [node.ip for node in rt.nodes], login)
 
 
 def clean_lab(entries: list[dict]) -> list[str]:
@@ -120,9 +146,17 @@ def clean_lab(entries: list[dict]) -> list[str]:
 
 
 def remove_folders(entries: list[dict]) -> list[str]:
-    """A lab's folder, if it still holds our marker (never anything else)."""
+    """A lab's folder, if it still holds our marker (never anything else), and its login user."""
     removed = []
     for e in entries:
+        f = Path(str(e.get("path", "")))
+        if e.get("kind") == "lab-file" and f.parent == KEYS_DIR and f.is_file():
+            f.unlink()
+            removed.append(f"lab file {f}")
+        if e.get("kind") == "lab-user" and str(e.get("name", "")).startswith("uk"):
+            Path(str(e.get("sudoers", ""))).unlink(missing_ok=True)
+            if subprocess.run(["userdel", e["name"]], capture_output=True).returncode == 0:
+                removed.append(f"lab login user {e['name']} (and its sudoers entry)")
         d = Path(str(e.get("dir", "")))
         if e.get("kind") == "lab" and (d / MARKER).is_file():
             shutil.rmtree(d, ignore_errors=True)

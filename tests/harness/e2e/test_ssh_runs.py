@@ -15,10 +15,12 @@ pytestmark = [pytest.mark.timeout(900)]
 REMOTE = Path("/var/lib/unkindness/runs")
 
 
-@pytest.fixture
-def lab(tmp_path, env):
-    """Three SSH hosts on this machine; removed, and checked gone, after the test."""
-    cp = subprocess.run([HARNESS, "lab", "up", "--nodes", "3", "--dir", str(tmp_path / "lab")],
+@pytest.fixture(params=["root"])
+def lab(request, tmp_path, env):
+    """Three SSH hosts on this machine, logged into as root (or, with the "sudo" param, as a user of
+    the lab's own through passwordless sudo); removed, and checked gone, after the test."""
+    extra = ["--sudo-login"] if request.param == "sudo" else []
+    cp = subprocess.run([HARNESS, "lab", "up", "--nodes", "3", "--dir", str(tmp_path / "lab"), *extra],
                         capture_output=True, text=True, timeout=60, env=env)
     assert cp.returncode == 0, cp.stdout + cp.stderr
     lab_id = next(line.split()[1] for line in cp.stdout.splitlines() if line.startswith("lab "))
@@ -26,6 +28,8 @@ def lab(tmp_path, env):
     subprocess.run([HARNESS, "lab", "down"], capture_output=True, text=True, timeout=60, env=env)
     assert not (tmp_path / "lab").exists()
     assert f"uk{lab_id}" not in subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    assert subprocess.run(["id", f"uk{lab_id}"], capture_output=True).returncode != 0  # no lab user left
+    assert not Path(f"/etc/sudoers.d/uk{lab_id}").exists()
 
 
 def ssh_args(lab: Path) -> list[str]:
@@ -57,6 +61,20 @@ def test_an_ssh_run_under_partition_and_kill_is_valid_and_leaves_nothing(tmp_pat
     assert kinds == {"partition", "kill"}
     log = (run / "nodes" / "n1" / "server.log").read_text()
     assert '"msg": "ready"' in log and f"/var/lib/unkindness/runs/{test['run_id']}-n1/data" in log  # fetched
+    assert left_on_hosts(lab, test["run_id"]) == []
+
+
+@pytest.mark.parametrize("lab", ["sudo"], indirect=True)
+def test_a_login_that_is_not_root_runs_every_command_through_sudo(tmp_path, env, lab):
+    login = (lab / "nodes.txt").read_text().split("\n")[1].split("@")[0]
+    assert login.startswith("uk")  # a user of the lab's own; sshd refuses root in this lab
+    cp, run = harness_test(tmp_path, env, *ssh_args(lab), "--workload", "register", "--nemesis",
+                           "partition,kill,clock", "--time-limit", "8", "--nemesis-interval", "3",
+                           "--recovery-time", "2", "--seed", "4", timeout=800)
+    assert cp.returncode == 0, cp.stdout + cp.stderr
+    kinds = {json.loads(line)["kind"] for line in (run / "faults.jsonl").read_text().splitlines()}
+    assert kinds == {"partition", "kill", "clock"}  # iptables, signals and the offset file, all as root
+    test = json.loads((run / "test.json").read_text())
     assert left_on_hosts(lab, test["run_id"]) == []
 
 
