@@ -42,7 +42,7 @@ nightly: setup
 	$(BIN)/harness test-all $(NIGHTLY_MATRIX) $(NIGHTLY_ARGS)
 
 bench: setup
-	$(BIN)/python -m benchmarks.run_all
+	$(BIN)/python -m benchmarks.run_all $(BENCH_ARGS)
 
 # A local base image for the Dockerfile where no registry can be reached (debootstrap, then docker import).
 docker-base:
