@@ -29,11 +29,12 @@ BENCHMARKS: dict[str, tuple[list[str], bool]] = {
     "replication_lag": (["--writes", "300"], False),
     "cluster_cmpxchg": ([], False),
     "raft_election": (["--kills", "20", "--sizes", "3,5", "--seconds", "5"], False),
+    "idle_cpu": (["--seconds", "20"], False),
     "harness_cluster": ([], True),
     "linear_checkers": ([], True),
     "workload_verdicts": ([], True),
 }
-NEEDS_ROOT = {"harness_cluster", "workload_verdicts"}
+NEEDS_ROOT = {"harness_cluster", "workload_verdicts", "idle_cpu"}
 
 
 def main() -> int:

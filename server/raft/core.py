@@ -279,6 +279,11 @@ class RaftCore:
             else:
                 self._reset_election_deadline(now)
 
+    def next_deadline(self) -> float:
+        """When ``tick`` next has something to do: the leader's next heartbeat, anyone else's
+        election deadline (messages only ever push these later, so waking at the old one is safe)."""
+        return self.next_heartbeat if self.role == LEADER else self.election_deadline
+
     def _broadcast(self, now: float) -> None:
         self.next_heartbeat = now + self.timing.heartbeat
         for peer, p in self.progress.items():

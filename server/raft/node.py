@@ -97,9 +97,13 @@ class RaftNode:
             self.log.close()
 
     async def _tick_loop(self) -> None:
-        interval = self.timing.heartbeat / 5
+        # Wake when the core has something to do, at least once per heartbeat (the core's stall
+        # detection takes a gap longer than an election timeout for a stopped process), never in a
+        # busy loop: an idle node wakes 10 times a second, not 50.
+        longest, shortest = self.timing.heartbeat, self.timing.heartbeat / 20
         while not self._stopped:
-            await asyncio.sleep(interval)
+            delay = self.core.next_deadline() - self._now()
+            await asyncio.sleep(min(max(delay, shortest), longest))
             try:
                 self.core.tick(self._now())
                 self._process()
