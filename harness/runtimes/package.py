@@ -56,8 +56,21 @@ def wheelhouse(root: Path, digest: str, log=None) -> Path:
     tmp = dest.with_name(f"{digest}.tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    cp = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "-w", str(tmp), str(root)],
-                        capture_output=True, text=True, timeout=900)
+    # From a clean copy of what the package is made of: pip builds in the source tree, and a stale
+    # build/ there would ship modules the checkout no longer has.
+    src = tmp.with_name(tmp.name + "-src")
+    shutil.rmtree(src, ignore_errors=True)
+    src.mkdir()
+    for name in ("pyproject.toml", "setup.py", "README.md"):
+        if (root / name).is_file():
+            shutil.copy(root / name, src / name)
+    for d in SOURCE_DIRS:
+        shutil.copytree(root / d, src / d, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    try:
+        cp = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "-w", str(tmp), str(src)],
+                            capture_output=True, text=True, timeout=900)
+    finally:
+        shutil.rmtree(src, ignore_errors=True)
     if cp.returncode != 0:
         shutil.rmtree(tmp, ignore_errors=True)
         raise RuntimeError_(f"building the project's wheels failed: {(cp.stderr or cp.stdout).strip()[-600:]}")
