@@ -22,7 +22,8 @@ from .http_errors import answer_errors
 from .jsonlog import Log
 from .node import Node
 from .handlers.topology import SERVER_VERSION
-from .optional import optional_module as _optional
+from . import replication
+from .replication import routes as replication_routes
 
 
 
@@ -54,19 +55,19 @@ def build_node(config: ServerConfig, log: Log | None = None) -> Node:
 
         state.restore_listeners.append(lambda: replay_missed(registry.names()))
         registry.on_open(lambda db: replay_missed([db.name]))
-        cluster.health = HealthWatcher(cluster, lambda name, tag: _caught_up(registry, name, tag), log=log)
-    return Node(config, clock, log, cluster, registry)
+    node = Node(config, clock, log, cluster, registry)
+    if isinstance(cluster, RaftCluster):
+        cluster.health = HealthWatcher(cluster, lambda name, tag: _caught_up(node, name, tag), log=log)
+    return node
 
 
-def _caught_up(registry: DatabaseRegistry, name: str, tag: str) -> bool | None:
+def _caught_up(node: Node, name: str, tag: str) -> bool | None:
     """Has ``tag`` acknowledged every etag of this node's copy? None when this node cannot tell."""
-    db = registry.get(name)
-    replication = _optional("replication")
-    manager = replication.current() if replication is not None else None
-    sender = manager.sender(name, tag) if manager is not None else None
-    if db is None or sender is None:
+    db = node.databases.get(name)
+    acked = node.replication.acked_etags(name).get(tag) if node.replication is not None else None
+    if db is None or acked is None:
         return None
-    return getattr(sender, "acked_etag", -1) >= db.storage.last_etag
+    return acked >= db.storage.last_etag
 
 
 @web.middleware
@@ -105,21 +106,15 @@ def build_app(config: ServerConfig, log: Log | None = None) -> web.Application:
         module.add_routes(app)
     if isinstance(node.cluster, RaftCluster):
         raft_routes.mount(app, node.cluster.raft)
-    replication_routes = _optional("replication.routes") if _optional("replication") else None
-    if replication_routes is not None:
-        replication_routes.add_routes(app)
+    replication_routes.add_routes(app)
 
     async def start(app: web.Application) -> None:
         node.databases.open_all()
         await node.cluster.start()
-        replication = _optional("replication")
-        if replication is not None and hasattr(replication, "start"):
-            await replication.start(node)
+        await replication.start(node)
 
     async def stop(app: web.Application) -> None:
-        replication = _optional("replication")
-        if replication is not None and hasattr(replication, "stop"):
-            await replication.stop()
+        await replication.stop(node)
         await node.cluster.stop()
         node.databases.close_all()
 

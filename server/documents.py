@@ -8,13 +8,12 @@ so a raised :class:`ConcurrencyViolation` rolls back the whole batch.
 
 from __future__ import annotations
 
-import functools
 import re
 import uuid
-from typing import Any, Callable
+from typing import Any
 
 from .storage import Item, WriteTxn
-from .optional import optional_module as _optional
+from . import revisions
 
 #: keys in ``@metadata`` that the server owns; what a client sends for them is ignored
 SERVER_METADATA = ("@id", "@change-vector", "@last-modified", "@flags", "@etag", "@counters",
@@ -33,13 +32,6 @@ class InvalidDocument(ValueError):
     """Input that cannot be stored (bad id, body that is not an object...)."""
 
 
-
-
-@functools.lru_cache(maxsize=1)
-def revisions_hook() -> Callable[..., Any] | None:
-    """``revisions.on_local_write`` if the revisions module is present."""
-    mod = _optional("revisions")
-    return getattr(mod, "on_local_write", None) if mod else None
 
 
 _CONTROL = re.compile("[\x00-\x1f\x7f]")
@@ -128,9 +120,7 @@ def local_put(txn: WriteTxn, doc_id: str | None, body: dict[str, Any], expected_
     if conflicts:
         txn.delete_conflicts(doc_id)
     item = txn.put_document(doc_id, clean_body(body), cv, collection, now_iso, etag=etag)
-    hook = revisions_hook()
-    if hook is not None:
-        hook(txn, doc_id, item.data, cv, collection, now_iso)
+    revisions.on_local_write(txn, doc_id, item.data, cv, collection, now_iso)
     return item
 
 
@@ -149,7 +139,5 @@ def local_delete(txn: WriteTxn, doc_id: str, expected_cv: str | None, now_iso: s
     if conflicts:
         txn.delete_conflicts(doc_id)
     item = txn.put_tombstone(doc_id, cv, collection, now_iso, etag=etag)
-    hook = revisions_hook()
-    if hook is not None:
-        hook(txn, doc_id, None, cv, collection, now_iso)
+    revisions.on_local_write(txn, doc_id, None, cv, collection, now_iso)
     return item

@@ -8,6 +8,7 @@ The replication layer reads from it: ``node.config`` (tag, url, defects),
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from .clock import Clock
 from .cluster_seam import ClusterView
@@ -17,6 +18,9 @@ from .defects import Defects
 from .http_errors import database_missing, database_not_relevant
 from .jsonlog import Log
 
+if TYPE_CHECKING:
+    from .replication import Replication
+
 
 @dataclass
 class Node:
@@ -25,6 +29,7 @@ class Node:
     log: Log
     cluster: ClusterView
     databases: DatabaseRegistry
+    replication: Replication | None = None  # the replication manager while it runs (replication.start)
 
     @property
     def tag(self) -> str:

@@ -200,11 +200,6 @@ class _Reads:
         row = self.conn.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
         return json.loads(row[0]) if row else None
 
-    # Names the replication layer asked for (REPLICATION_NEEDS.md).
-    get_document = read_document
-    get_tombstone = read_tombstone
-    get_conflicts = read_conflicts
-
     def get_source_cursor(self, source: str) -> int:
         return self.read_cursor(source)[0]
 
@@ -371,7 +366,7 @@ class WriteTxn(_Reads):
         self.conn.execute("INSERT OR REPLACE INTO settings VALUES (?, ?)", (key, raw))
         self.storage._wsettings[key] = raw
 
-    # --- the replication layer's names (REPLICATION_NEEDS.md) -------------
+    # --- what replication writes: received versions, conflicts, cursors ---------
     def put_replicated_document(self, doc_id: str, body: dict, change_vector: str,
                                 collection: str | None, last_modified: str, flags: str = "") -> Item:
         """Store a received version as is (its change vector, a new local
@@ -523,11 +518,6 @@ class Storage:
     def changes_since(self, etag: int, limit: int = 1024, kinds: Iterable[str] = KINDS) -> list[Item]:
         return self._reads.changes_since(etag, limit, kinds)
 
-
-    # Names the replication layer asked for (REPLICATION_NEEDS.md).
-    get_document = read_document
-    get_tombstone = read_tombstone
-    get_conflicts = read_conflicts
 
     def get_source_cursor(self, source: str) -> int:
         return self.read_cursor(source)[0]

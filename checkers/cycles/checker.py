@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import gc
-from contextlib import contextmanager
-
 from unkindness.checkers.cycles.direct import find_direct_anomalies
 from unkindness.checkers.cycles.explain import explain_cycle
 from unkindness.checkers.cycles.graph import build_graph
@@ -14,6 +11,7 @@ from unkindness.checkers.cycles.models import (
 from unkindness.checkers.cycles.search import CYCLE_TYPE_NAMES, search_cycles
 from unkindness.checkers.cycles.txns import parse_txns
 from unkindness.checkers.cycles.versions import infer_versions
+from unkindness.checkers.history import gc_paused
 
 DEFAULT_MODEL = "strict-serializable"
 
@@ -21,23 +19,6 @@ DEFAULT_MODEL = "strict-serializable"
 def _order_types(types) -> list[str]:
     rank = {a: i for i, a in enumerate(ANOMALY_TYPES)}
     return sorted(types, key=lambda a: (rank.get(a, len(rank)), a))
-
-
-@contextmanager
-def _no_cyclic_gc():
-    """Pauses CPython's cyclic collector for the duration of a check.
-
-    A 100k-txn check allocates millions of small lists and dicts, none of them
-    cyclic garbage; the collector would rescan them over and over, making the
-    check superlinear. The previous setting is restored afterwards.
-    """
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
 
 
 def check_list_append(history: list[dict], consistency_model: str = DEFAULT_MODEL, *,
@@ -60,7 +41,7 @@ def check_list_append(history: list[dict], consistency_model: str = DEFAULT_MODE
             raise ValueError(f"{name} must be a positive integer, got {n!r}")
     if semantics not in ("porcupine", "jepsen"):
         raise ValueError(f"unknown semantics {semantics!r}; choose from porcupine, jepsen")
-    with _no_cyclic_gc():
+    with gc_paused():
         result = _check(history, consistency_model, max_cycles_per_type, max_search_work, semantics)
     result["semantics"] = semantics
     if semantics == "jepsen":

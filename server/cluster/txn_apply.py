@@ -24,7 +24,7 @@ import asyncio
 from typing import Any, Callable
 
 from .. import change_vector as cvlib
-from .. import documents
+from .. import documents, revisions
 
 SETTING = "cluster-tx-index"
 RAFT_TAG = "RAFT"
@@ -117,7 +117,7 @@ class ClusterTxApplier:
                 if conflicts:
                     cv = str(cvlib.merge(cv, *(c.change_vector for c in conflicts)))
                     txn.delete_conflicts(doc_id)
-                hook = documents.revisions_hook()
+                hook = revisions.on_local_write
                 if d["type"] == "PUT":
                     body = d["document"]
                     collection = documents.collection_of(body)

@@ -13,7 +13,7 @@ from ..http_errors import ApiError, bad_request, json_response, not_found
 from .cluster_errors import api_error
 from ..databases import RECORD_SETTINGS
 from .common import database_of, int_param, node_of, param, read_json
-from ..optional import optional_module as _optional
+from .. import resolvers, revisions
 
 
 def _cluster_error(e: ClusterError) -> ApiError:
@@ -24,8 +24,7 @@ def _cluster_error(e: ClusterError) -> ApiError:
 
 def _validate_solver(record: dict[str, Any]) -> None:
     raw = record.get("ConflictSolverConfig")
-    resolvers = _optional("resolvers")
-    if raw is None or resolvers is None:
+    if raw is None:
         return
     try:
         resolvers.parse_solver_config(raw)
@@ -112,13 +111,10 @@ async def revisions_config(request: web.Request) -> web.Response:
     body = await read_json(request)
     if not isinstance(body, dict):
         raise bad_request("revisions configuration must be a JSON object")
-    revisions = _optional("revisions")
-    parse = getattr(revisions, "parse_revisions_config", None) if revisions else None
-    if parse is not None:
-        try:
-            parse(body)
-        except ValueError as e:
-            raise bad_request(f"revisions configuration: {e}") from None
+    try:
+        revisions.parse_revisions_config(body)
+    except ValueError as e:
+        raise bad_request(f"revisions configuration: {e}") from None
     return json_response({"RaftCommandIndex": await _set_record_field(request, db, "Revisions", body)})
 
 

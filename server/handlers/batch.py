@@ -12,7 +12,6 @@ through Raft instead (``handlers/cluster_tx.py``).
 from __future__ import annotations
 
 import asyncio
-import importlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -106,15 +105,6 @@ def apply(txn: WriteTxn, commands: list[Command], now: str) -> list[dict[str, An
     return results
 
 
-def _replication():
-    try:
-        return importlib.import_module("unkindness.server.replication")
-    except ModuleNotFoundError as e:
-        if e.name == "unkindness.server.replication":
-            return None
-        raise
-
-
 @dataclass
 class WaitOptions:
     replicas: int | str   # a number or "majority"
@@ -149,13 +139,12 @@ async def wait_for_replicas(request: web.Request, options: WaitOptions, last_eta
     replicas = min(max(replicas, 0), others)
     if replicas == 0:
         return
-    repl = _replication()
-    wait_for = getattr(repl, "wait_for", None) if repl else None
-    if wait_for is None:  # no replication in this build: nobody will ever confirm
+    repl = node_of(request).replication
+    if repl is None:  # stopping: nobody will confirm
         await asyncio.sleep(options.seconds)
         ok = False
     else:
-        ok = await wait_for(db.name, last_etag, replicas, options.seconds)
+        ok = await repl.wait_for(db.name, last_etag, replicas, options.seconds)
     if not ok and options.throw:
         raise timeout(f"The batch was stored on node {node_of(request).tag} (etag {last_etag}) but was not "
                       f"confirmed by {replicas} replica(s) within {options.seconds:g} s. "

@@ -64,17 +64,8 @@ async def add_database_node(request: web.Request) -> web.Response:
 
 def _replication_cursors(node, name: str) -> dict[str, Any]:
     """What each other member has accepted of this node's copy (from the replication senders)."""
-    try:
-        from .. import replication
-    except ImportError:
-        return {}
-    manager = getattr(replication, "_current", None)
-    senders = getattr(manager, "senders", {}) if manager is not None else {}
-    out = {}
-    for (db_name, tag), sender in list(senders.items()):
-        if db_name == name:
-            out[tag] = {"AckedEtag": getattr(sender, "acked_etag", None)}
-    return out
+    acked = node.replication.acked_etags(name) if node.replication is not None else {}
+    return {tag: {"AckedEtag": etag} for tag, etag in acked.items()}
 
 
 async def cluster_status(request: web.Request) -> web.Response:

@@ -33,9 +33,9 @@ class ApplyStats:
 
 
 def local_state(txn: Any, doc_id: str) -> LocalState:
-    doc = txn.get_document(doc_id)
-    tomb = txn.get_tombstone(doc_id) if doc is None else None
-    conflicts = tuple(version_of(c) for c in txn.get_conflicts(doc_id))
+    doc = txn.read_document(doc_id)
+    tomb = txn.read_tombstone(doc_id) if doc is None else None
+    conflicts = tuple(version_of(c) for c in txn.read_conflicts(doc_id))
     return LocalState(version_of(doc) if doc else None,
                       version_of(tomb, deleted=True) if tomb else None, conflicts)
 
@@ -138,7 +138,7 @@ def resolve_stored_conflicts(txn: Any, config: resolvers.SolverConfig) -> ApplyS
     stats = ApplyStats()
     ids = sorted({c.id for c in txn.all_items("conflict")})
     for doc_id in ids:
-        versions = [version_of(c) for c in txn.get_conflicts(doc_id)]
+        versions = [version_of(c) for c in txn.read_conflicts(doc_id)]
         if len(versions) < 2:
             continue
         resolution = resolvers.resolve(versions, config)

@@ -89,6 +89,10 @@ class Replication:
         """The sender pushing ``database`` to member ``tag``, if there is one."""
         return self.senders.get((database, tag))
 
+    def acked_etags(self, database: str) -> dict[str, int]:
+        """Each other member's last accepted etag of our copy of ``database``, by tag."""
+        return {tag: s.acked_etag for (name, tag), s in list(self.senders.items()) if name == database}
+
     def notify_commit(self, database: str, etag: int = 0) -> None:
         """Wake the database's senders (called in the event loop after each COMMIT)."""
         for (name, _tag), sender in self.senders.items():

@@ -119,7 +119,7 @@ async def _cluster_txs_settled(node: Any, name: str, items: list[protocol.WireIt
 
 def _learn(node: Any, name: str, source_tag: str, source_dbid: str, batch: dict[str, Any]) -> None:
     """Our sender to the batch's source learns what the source has seen."""
-    manager = getattr(node, "replication", None)
+    manager = node.replication
     sender = manager.sender(name, source_tag) if manager is not None else None
     if sender is not None:
         sender.learned(source_dbid, protocol.change_vector_field(batch))
@@ -200,7 +200,7 @@ async def list_conflicts(request: web.Request) -> web.Response:
 async def progress(request: web.Request) -> web.Response:
     node = _node(request)
     db = node.database(request.match_info["db"])
-    repl = getattr(node, "replication", None)
+    repl = node.replication
     return json_response({"Database": db.name, "Tag": node.tag, "DbId": db.database_id,
                           "LastEtag": db.storage.last_etag, "ChangeVector": db.storage.change_vector,
                           "Destinations": repl.progress(db.name) if repl else []})
