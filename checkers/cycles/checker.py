@@ -5,7 +5,7 @@ from __future__ import annotations
 from unkindness.checkers.cycles.direct import find_direct_anomalies
 from unkindness.checkers.cycles.explain import explain_cycle
 from unkindness.checkers.cycles.graph import build_graph
-from unkindness.checkers.cycles.models import (
+from unkindness.checkers.cycles.consistency import (
     ANOMALY_TYPES, MODELS, check_model_name, forbidden_by, ruled_out_by, strongest,
 )
 from unkindness.checkers.cycles.search import CYCLE_TYPE_NAMES, search_cycles

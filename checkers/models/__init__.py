@@ -13,7 +13,7 @@ from unkindness.checkers.models.cmpxchg import CmpxchgModel
 from unkindness.checkers.models.kv import KvModel
 from unkindness.checkers.models.mutex import MutexModel
 from unkindness.checkers.models.register import CasRegisterModel, RegisterModel
-from unkindness.checkers.models.sets import SetModel
+from unkindness.checkers.models.set import SetModel
 
 MODELS: dict[str, type[Model]] = {
     m.name: m for m in (RegisterModel, CasRegisterModel, CmpxchgModel, KvModel, SetModel, MutexModel)
