@@ -1,6 +1,6 @@
 """Report generation time and size for synthetic 10k, 100k and 1M-op register histories.
 
-    .venv/bin/python benchmarks/report.py [--sizes 10000,100000,1000000] [--browser]
+    .venv/bin/python -m benchmarks.report [--sizes 10000,100000,1000000] [--browser]
 
 Each size: a results folder with a partition in the middle third and the real
 stats checker's results.json; then write_report is timed (CPU time of this
@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 from unkindness.harness.report import write_report
-from unkindness.harness.report.synthetic import _events_from_ops, check_folder, register_ops, write_folder
+from tests.support import browser  # the test suite's DevTools driver
+from tests.support.synthetic_runs import check_folder, events_from_ops, register_ops, write_folder
 
 
 def main() -> None:
@@ -33,15 +33,13 @@ def main() -> None:
         d = Path(tempfile.mkdtemp(prefix=f"report-bench-{n}-"))
         try:
             ops, fault = register_ops(n, seed=7, processes=20, stale_read=False)
-            write_folder(d, "register", _events_from_ops(ops), fault, seed=7)
+            write_folder(d, "register", events_from_ops(ops), fault, seed=7)
             check_folder(d, ["stats"])
             c0, w0 = time.process_time(), time.perf_counter()
             out = write_report(d)
             cpu, wall = time.process_time() - c0, time.perf_counter() - w0
             load = "\u2014"
             if args.browser:
-                sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "harness" / "report"))
-                import browser  # the test suite's DevTools driver
                 page = browser.load(out, {"ms": "document.body.dataset.renderMs"}, timeout=120)
                 load = f"{page.load_ms / 1000:.2f} (script {int(page.values['ms'] or 0) / 1000:.2f})"
                 if page.errors:

@@ -9,7 +9,7 @@ import pytest
 
 import unkindness
 from unkindness.harness.history_files import write_edn
-from unkindness.harness.report.synthetic import build
+from support.synthetic_runs import build
 
 
 @pytest.fixture(scope="module")

@@ -94,7 +94,7 @@ def test_hostile_inputs_are_refused_by_place_not_by_a_traceback(tmp_path, name, 
 def test_history_edn_round_trips_every_workloads_events(tmp_path, kind):
     """Our runs in Jepsen's format: history.edn reads back as the very events of history.jsonl."""
     from unkindness.harness.history_files import write_edn
-    from unkindness.harness.report.synthetic import build
+    from support.synthetic_runs import build
 
     run = build(tmp_path / kind, kind)
     edn = write_edn(run / "history.jsonl", run / "history.edn")

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from server_procs import TAGS, Cluster, NodeProcess, free_port
+from support.server_procs import TAGS, Cluster, NodeProcess, free_port
 
 __all__ = ["Cluster", "NodeProcess", "free_port"]
 

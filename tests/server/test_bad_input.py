@@ -11,7 +11,7 @@ pytestmark = pytest.mark.timeout(60)
 @pytest.fixture(scope="module")
 def node(tmp_path_factory):
     """One node with a small body limit and a database ``db`` holding items/1."""
-    from server_procs import NodeProcess, free_port
+    from support.server_procs import NodeProcess, free_port
 
     tmp = tmp_path_factory.mktemp("bad-input")
     n = NodeProcess("A", "127.0.0.20", free_port("127.0.0.20"), tmp / "A", extra_args=["--max-body-bytes", "65536"])

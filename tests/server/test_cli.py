@@ -44,7 +44,7 @@ def test_help_documents_every_defect() -> None:
 
 
 def test_starts_fast_stops_cleanly_and_logs_json(tmp_path) -> None:
-    from server_procs import free_port
+    from support.server_procs import free_port
     port = free_port("127.0.0.9")
     url = f"http://127.0.0.9:{port}"
     log = open(tmp_path / "log", "wb")

@@ -12,7 +12,7 @@ import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from server_procs import NodeProcess, free_port
+from support.server_procs import NodeProcess, free_port
 
 pytestmark = pytest.mark.timeout(240)
 

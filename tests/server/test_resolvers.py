@@ -11,7 +11,7 @@ from unkindness.server.conflicts import Version
 from unkindness.server.resolvers import (
     DEFAULT, SolverConfig, SolverConfigError, parse_solver_config, resolve)
 
-from test_scripts import CART_A, CART_B, LISTING_6_6, LISTING_6_7  # tests/server is on sys.path (rootdir-less layout)
+from support.seed_listings import CART_A, CART_B, LISTING_6_6, LISTING_6_7
 
 
 def v(cv: str, body: dict | None, lm: str, coll: str = "Users") -> Version:

@@ -7,31 +7,7 @@ import copy
 import pytest
 
 from unkindness.server.scripts import ScriptError, check_script, run_resolution_script
-from unkindness.workloads.cart import LISTING_6_6  # tests/workloads/test_cart.py compares it with the seed
-
-CART_A = {
-    "Name": "Oren Eini",
-    "Items": [
-        {"ProductId": "products/2134-B", "Quantity": 2, "Name": "Milk"},
-        {"ProductId": "products/9231-C", "Quantity": 1, "Name": "Bread"},
-    ],
-}
-CART_B = {
-    "Name": "Oren Eini",
-    "Items": [
-        {"ProductId": "products/2134-B", "Quantity": 1, "Name": "Milk"},
-        {"ProductId": "products/8412-B", "Quantity": 2, "Name": "Eggs"},
-    ],
-}
-LISTING_6_7 = {
-    "Name": "Oren Eini",
-    "Items": [
-        {"ProductId": "products/2134-B", "Quantity": 2, "Name": "Milk"},
-        {"ProductId": "products/9231-C", "Quantity": 1, "Name": "Bread"},
-        {"ProductId": "products/8412-B", "Quantity": 2, "Name": "Eggs"},
-    ],
-}
-
+from support.seed_listings import CART_A, CART_B, LISTING_6_6, LISTING_6_7
 
 def test_listing_6_6_verbatim_gives_listing_6_7() -> None:
     assert run_resolution_script(LISTING_6_6, [copy.deepcopy(CART_A), copy.deepcopy(CART_B)]) == LISTING_6_7

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from listappend_builders import History, a, r
+from support.listappend_builders import History, a, r
 from unkindness.checkers.cycles import MODELS, check_list_append
 from unkindness.checkers.history import HistoryError
 

@@ -6,7 +6,7 @@ concurrently here. "ax1ry" means [append x 1], [r y ...].
 
 import pytest
 
-from listappend_builders import History, a, r
+from support.listappend_builders import History, a, r
 from unkindness.checkers.cycles import check_list_append
 
 pytestmark = pytest.mark.timeout(60)

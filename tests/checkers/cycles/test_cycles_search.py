@@ -4,7 +4,7 @@ import random
 
 import pytest
 
-from listappend_builders import History, a, r
+from support.listappend_builders import History, a, r
 from unkindness.checkers.cycles import check_list_append
 from unkindness.checkers.cycles.graph import PROCESS, REALTIME, RW, WR, WW, TxnGraph
 from unkindness.checkers.cycles.scc import sccs

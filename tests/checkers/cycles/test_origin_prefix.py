@@ -2,7 +2,7 @@
 
 import pytest
 
-from listappend_builders import History, a, r
+from support.listappend_builders import History, a, r
 from unkindness.checkers.cycles.prefix import check_origin_prefix
 
 pytestmark = pytest.mark.timeout(60)

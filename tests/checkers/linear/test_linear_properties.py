@@ -6,7 +6,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from linear_oracle import SPECS, CasRegisterSpec, Spec, arbitrary_register, brute_force, perturbed, simulate
+from support.linear_oracle import SPECS, CasRegisterSpec, Spec, arbitrary_register, brute_force, perturbed, simulate
 from unkindness.checkers.linear import check
 
 MODEL_SPECS = [

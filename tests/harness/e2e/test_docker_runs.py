@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from conftest import HARNESS, harness_test, results, start_harness
+from support.harness_runs import HARNESS, harness_test, results, start_harness
 from support.docker_engine import BASE_IMAGE, ensure_base_image, ensure_engine
 
 DOCKER = ["--runtime", "docker", "--docker-base-image", BASE_IMAGE]

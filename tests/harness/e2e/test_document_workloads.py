@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import caught_within, harness_test, history, leftovers, recheck, results
+from support.harness_runs import caught_within, harness_test, history, leftovers, recheck, results
 
 FIVE = ["--nodes", "5", "--time-limit", "12", "--nemesis-interval", "4", "--recovery-time", "3"]
 CART = ["--workload", "cart", *FIVE]

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from conftest import HARNESS, caught_within, harness_test, leftovers, recheck, results, start_harness
+from support.harness_runs import HARNESS, caught_within, harness_test, leftovers, recheck, results, start_harness
 from unkindness.nemeses.journal import read_faults
 
 REGISTER = ["--workload", "register", "--nodes", "5", "--time-limit", "16", "--recovery-time", "3"]

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from conftest import HARNESS, harness_test, history, leftovers, results, start_harness
+from support.harness_runs import HARNESS, harness_test, history, leftovers, results, start_harness
 
 FAST = ["--nodes", "5", "--time-limit", "8", "--nemesis-interval", "4", "--recovery-time", "2"]
 

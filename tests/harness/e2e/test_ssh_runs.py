@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import HARNESS, caught_within, harness_test, results, start_harness
+from support.harness_runs import HARNESS, caught_within, harness_test, results, start_harness
 
 pytestmark = [pytest.mark.timeout(900)]
 REMOTE = Path("/var/lib/unkindness/runs")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from unkindness.harness.report.synthetic import build, check_folder, write_folder
+from support.synthetic_runs import build, check_folder, write_folder
 
 CORPUS = Path("/work/shared/corpora/linearizability/porcupine-etcd/invalid/etcd_000.jsonl")
 KINDS = ["register", "register-valid", "bank", "set", "cart", "list-append", "engineer-pool"]

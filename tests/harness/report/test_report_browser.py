@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from unkindness.harness.report import write_report
-from unkindness.harness.report.synthetic import _events_from_ops, register_ops, write_folder
+from support.synthetic_runs import events_from_ops, register_ops, write_folder
 
-browser = pytest.importorskip("browser")  # tests/harness/report/browser.py, on sys.path via pytest's rootdir handling
+from support import browser
 
 pytestmark = [
     pytest.mark.timeout(240),
@@ -86,7 +86,7 @@ def test_100k_ops_loads_under_5s_and_10mb(tmp_path):
     from unkindness.checkers.stats import check_stats
 
     ops, fault = register_ops(100_000, seed=5, processes=10, stale_read=False)
-    write_folder(tmp_path, "register", _events_from_ops(ops), fault, seed=5)
+    write_folder(tmp_path, "register", events_from_ops(ops), fault, seed=5)
     events = [json.loads(line) for line in (tmp_path / "history.jsonl").read_text().splitlines()]
     (tmp_path / "results.json").write_text(json.dumps({"valid": True, "summary": "stats only",
                                                        "results": {"stats": check_stats(events)}}))

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from unkindness.harness.report import make_server, write_index, write_junit, write_junit_many
-from unkindness.harness.report.synthetic import build
+from support.synthetic_runs import build
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -10,7 +10,7 @@ import pytest
 
 from unkindness.harness.report import ReportError, write_report
 from unkindness.harness.report.rundata import faults_from_nemesis, read_run
-from unkindness.harness.report.synthetic import _events_from_ops, register_ops, write_folder
+from support.synthetic_runs import events_from_ops, register_ops, write_folder
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -125,7 +125,7 @@ def test_not_a_folder_is_a_clear_error(tmp_path):
 
 def test_faults_derived_from_nemesis_events_when_journal_absent(tmp_path):
     ops, fault = register_ops(200, stale_read=False)
-    write_folder(tmp_path, "register", _events_from_ops(ops), fault, with_faults_file=False)
+    write_folder(tmp_path, "register", events_from_ops(ops), fault, with_faults_file=False)
     rd = read_run(tmp_path)
     assert len(rd.faults) == 1 and rd.faults[0].kind == "partition"
     assert rd.faults[0].start == fault[0] and rd.faults[0].end == fault[1]

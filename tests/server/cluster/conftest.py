@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from cluster_procs import RaftGroup, start_group
+from support.cluster_procs import RaftGroup, start_group
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from cluster_procs import http, start_group
+from support.cluster_procs import http, start_group
 
 pytestmark = [pytest.mark.timeout(120)]
 

@@ -18,7 +18,7 @@ import time
 import aiohttp
 import pytest
 
-from cluster_procs import http
+from support.cluster_procs import http
 
 pytestmark = [pytest.mark.timeout(180)]
 

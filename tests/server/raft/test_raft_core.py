@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from raft_sim import Sim, url
+from support.raft_sim import Sim, url
 from unkindness.server.raft.core import CANDIDATE, FOLLOWER, LEADER, PRE_CANDIDATE, CoreDefects
 from unkindness.server.raft.errors import MembershipError, NotLeader
 

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from ravendb.exceptions.documents import DocumentConflictException
 
-from repl_helpers import caught_up, conflicts, eventually, get, put, set_solver, state
-from test_scripts import CART_A, CART_B, LISTING_6_6, LISTING_6_7
+from support.repl_helpers import caught_up, conflicts, eventually, get, put, set_solver, state
+from support.seed_listings import CART_A, CART_B, LISTING_6_6, LISTING_6_7
 
 pytestmark = pytest.mark.timeout(180)
 

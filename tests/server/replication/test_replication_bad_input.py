@@ -9,7 +9,7 @@ import json
 import aiohttp
 import pytest
 
-from repl_helpers import state
+from support.repl_helpers import state
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from repl_helpers import bulk, caught_up, delete, eventually, get, progress, put, state
+from support.repl_helpers import bulk, caught_up, delete, eventually, get, progress, put, state
 
 pytestmark = pytest.mark.timeout(120)
 

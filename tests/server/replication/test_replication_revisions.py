@@ -8,7 +8,7 @@ import sqlite3
 import pytest
 from ravendb import ConfigureRevisionsOperation, RevisionsCollectionConfiguration, RevisionsConfiguration
 
-from repl_helpers import bulk, caught_up, eventually, state
+from support.repl_helpers import bulk, caught_up, eventually, state
 
 pytestmark = pytest.mark.timeout(120)
 

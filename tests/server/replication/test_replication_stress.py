@@ -9,8 +9,8 @@ import threading
 import pytest
 import requests
 
-from repl_helpers import caught_up, conflicts, eventually, put, state
-from test_scripts import LISTING_6_6
+from support.repl_helpers import caught_up, conflicts, eventually, put, state
+from support.seed_listings import LISTING_6_6
 
 pytestmark = pytest.mark.timeout(180)
 

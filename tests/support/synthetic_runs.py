@@ -16,7 +16,7 @@ NS = 1_000_000_000
 NODES = ["n1", "n2", "n3"]
 
 
-def _events_from_ops(ops: list[dict]) -> list[dict]:
+def events_from_ops(ops: list[dict]) -> list[dict]:
     """Ops ``{"process","f","invoke","value","type","start","end"}`` to time-ordered events."""
     evs = []
     for o in ops:
@@ -261,23 +261,23 @@ def build(run_dir: Path, kind: str, n_ops: int = 400, seed: int = 1) -> Path:
     """One of: register, register-valid, bank, set, cart, list-append, engineer-pool; checked by the real checkers."""
     if kind in ("register", "register-valid"):
         ops, fault = register_ops(n_ops, seed, stale_read=kind == "register")
-        write_folder(run_dir, "register", _events_from_ops(ops), fault, seed)
+        write_folder(run_dir, "register", events_from_ops(ops), fault, seed)
         check_folder(run_dir, ["linearizable", "stats"], model="register")
     elif kind == "bank":
         ops, fault = bank_ops(n_ops, seed)
-        write_folder(run_dir, "bank", _events_from_ops(ops), fault, seed)
+        write_folder(run_dir, "bank", events_from_ops(ops), fault, seed)
         check_folder(run_dir, ["bank", "stats"], extra={"accounts": [str(i) for i in range(5)], "total": 100})
     elif kind == "set":
         ops, fault = set_ops(n_ops // 4 or 20, seed)
-        write_folder(run_dir, "set", _events_from_ops(ops), fault, seed)
+        write_folder(run_dir, "set", events_from_ops(ops), fault, seed)
         check_folder(run_dir, ["set", "stats"])
     elif kind == "cart":
         ops, fault = cart_ops()
-        write_folder(run_dir, "cart", _events_from_ops(ops), fault, seed)
+        write_folder(run_dir, "cart", events_from_ops(ops), fault, seed)
         check_folder(run_dir, ["convergence", "cart", "stats"])
     elif kind == "engineer-pool":
         ops, fault = pool_ops()
-        write_folder(run_dir, "engineer-pool", _events_from_ops(ops), fault, seed)
+        write_folder(run_dir, "engineer-pool", events_from_ops(ops), fault, seed)
         check_folder(run_dir, ["pool", "stats"], extra={"key": "engineers/available"})
     elif kind == "list-append":
         write_folder(run_dir, "list-append", list_append_events(), (2_500_000, 5_500_000), seed)

@@ -1,7 +1,7 @@
 """Real ``unkindness-server`` processes for tests: start, wait until ready,
 SIGKILL/SIGTERM, restart on the same port and data dir, read their JSON logs.
 Used by ``tests/server/conftest.py`` (the ``start_cluster`` fixture) and
-importable directly (``from server_procs import NodeProcess, free_port``)."""
+importable as ``support.server_procs``."""
 
 from __future__ import annotations
 

@@ -14,7 +14,7 @@ from typing import Any, Iterator
 
 import requests
 
-from server_procs import TAGS, NodeProcess, free_port
+from support.server_procs import TAGS, NodeProcess, free_port
 
 NO_PROXY = {"http": None, "https": None}
 
