@@ -72,8 +72,11 @@ def test_stale_linearizable_reads_on_a_follower(raft_group):
         r = cx_put(leader, "reg", 0, "v").json()
         assert r["Successful"], r
         deadline = time.monotonic() + 10
-        while cx_get(follower, "reg", linearizable=False).json()["Results"] == []:
-            assert time.monotonic() < deadline
+        while True:  # the follower's own copy has the value (it may not have opened the database yet)
+            seen = cx_get(follower, "reg", linearizable=False)
+            if seen.status_code == 200 and seen.json().get("Results"):
+                break
+            assert time.monotonic() < deadline, (seen.status_code, seen.text[:300])
             time.sleep(0.05)
         g.pause(leader)
         g.pause(other)
