@@ -14,7 +14,8 @@ from .cluster.raft_cluster import RaftCluster
 from .cluster.health import HealthWatcher
 from .cluster.txn_apply import ClusterTxApplier
 from .raft import routes as raft_routes
-from .cluster_seam import ClusterView, StaticCluster
+from .cluster.static import StaticCluster
+from .cluster.view import ClusterView
 from .config import ServerConfig
 from .databases import DatabaseRegistry
 from .handlers import admin, batch, cluster_admin, cmpxchg, docs, hilo, topology

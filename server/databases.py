@@ -8,7 +8,7 @@ import asyncio
 from pathlib import Path
 from typing import Any, Callable
 
-from .cluster_seam import ClusterView
+from .cluster.view import ClusterView
 from .storage import Storage
 
 

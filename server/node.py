@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .clock import Clock
-from .cluster_seam import ClusterView
+from .cluster.view import ClusterView
 from .config import ServerConfig
 from .databases import Database, DatabaseRegistry
 from .defects import Defects

@@ -20,7 +20,7 @@ from typing import Any, Callable
 
 import aiohttp
 
-from ..cluster_seam import ClusterError
+from .view import ClusterError
 
 
 class HealthWatcher:

@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ..cluster_seam import ClusterError, RecordListener, validate_database_name
+from .view import ClusterError, RecordListener, validate_database_name
 from .txn_apply import raft_index_of
 from ..raft.config import tag_name
 from ..raft.errors import MembershipError, NotLeader, RaftError

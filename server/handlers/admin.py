@@ -8,7 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
-from ..cluster_seam import ClusterError, validate_database_name
+from ..cluster.view import ClusterError, validate_database_name
 from ..http_errors import ApiError, bad_request, json_response, not_found
 from .cluster_errors import api_error
 from ..databases import RECORD_SETTINGS

@@ -7,7 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
-from ..cluster_seam import ClusterError
+from ..cluster.view import ClusterError
 from ..http_errors import bad_request, json_response
 from .cli_urls import valid_url
 from .cluster_errors import api_error, raft_cluster

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..cluster.raft_cluster import ClusterUnavailable, NotClusterLeader, RaftCluster
-from ..cluster_seam import ClusterError
+from ..cluster.view import ClusterError
 from ..http_errors import RAVEN, ApiError, concurrency, not_found, not_implemented
 from ..node import Node
 

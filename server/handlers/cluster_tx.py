@@ -36,7 +36,7 @@ from aiohttp import web
 from .. import documents
 from ..cluster.state import guard_key
 from ..cluster.txn_apply import raft_index_of
-from ..cluster_seam import ClusterError
+from ..cluster.view import ClusterError
 from ..http_errors import bad_request, concurrency, json_response
 from .cluster_errors import api_error, raft_cluster
 from .common import database_of, node_of

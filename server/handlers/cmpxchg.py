@@ -24,7 +24,7 @@ from typing import Any
 
 from aiohttp import web
 
-from ..cluster_seam import ClusterError
+from ..cluster.view import ClusterError
 from ..http_errors import bad_request, database_missing, json_response, not_found
 from .cluster_errors import api_error, raft_cluster
 from .common import bool_param, int_param, node_of, param, params, read_json
