@@ -202,9 +202,9 @@ class Connection:
 
     def run(self, command: str, timeout: float = 10.0) -> subprocess.CompletedProcess:
         """Runs a shell command line; its exit status, stdout and stderr."""
-        if self.client is None or not self.client.get_transport() or not self.client.get_transport().is_active():
+        if not self._alive():
             with self.lock:
-                if self.client is None or not self.client.get_transport().is_active():
+                if not self._alive():  # another thread may have reconnected meanwhile
                     self.connect()
         try:
             chan = self.client.get_transport().open_session(timeout=timeout)
@@ -219,6 +219,10 @@ class Connection:
             raise RuntimeError_(f"{self.name} ({self.h.where()}): {command[:80]}: the SSH session failed: "
                                 f"{type(e).__name__}: {e}") from None
         return subprocess.CompletedProcess(command, rc, out.decode(errors="replace"), err.decode(errors="replace"))
+
+    def _alive(self) -> bool:
+        transport = self.client.get_transport() if self.client is not None else None
+        return transport is not None and transport.is_active()
 
     def put_files(self, files: Sequence[Path], remote_dir: str) -> None:
         sftp = self.client.open_sftp()
@@ -311,16 +315,16 @@ class SshRuntime(RuntimeBase):
                                         "file") from None
         return hosts
 
-    def preflight(self) -> None:
-        self.hosts()
+    def preflight(self) -> list[Host]:
+        """The machines to use (read and resolved once), or a refusal before anything is touched."""
         try:
             import paramiko  # noqa: F401
         except ImportError:
             raise RuntimeError_("the ssh runtime needs paramiko: pip install paramiko") from None
+        return self.hosts()
 
     def setup(self) -> None:
-        self.preflight()
-        hosts = self.hosts()
+        hosts = self.preflight()
         root_dir = project_root()
         digest = source_digest(root_dir)
         wheels = wheelhouse(root_dir, digest, self.log)
