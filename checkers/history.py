@@ -19,6 +19,7 @@ from __future__ import annotations
 import gc
 from contextlib import contextmanager
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any, Iterable, Iterator
 
 NEMESIS = "nemesis"
@@ -112,6 +113,7 @@ class Paired:
 
 
 _KNOWN_KEYS = {"index", "time", "process", "type", "f", "value", "node", "error"}
+_FIELDS = itemgetter("type", "time", "process", "f", "value", "index", "node", "error")
 
 
 def _time(t: Any, idx: Any, pos: int) -> int:
@@ -144,18 +146,18 @@ def pair(history: Iterable[dict]) -> Paired:
     nemesis: list[dict] = []
     pending: dict[Any, tuple] = {}  # process -> (slot, f, value, time, index, node) of its open invoke
     end_time = 0
-    known = _KNOWN_KEYS
+    known, fields = _KNOWN_KEYS, _FIELDS
     for pos, ev in enumerate(history):
         if type(ev) is not dict and not isinstance(ev, dict):
             raise HistoryError(f"event {pos}: expected an object, got {type(ev).__name__}", pos)
-        try:  # subscripts are faster than .get; the rare event missing a key takes the defaults
-            typ, t, proc, f, value, idx, node, err = (
-                ev["type"], ev["time"], ev["process"], ev["f"], ev["value"], ev["index"], ev["node"], ev["error"])
+        try:  # one C call for the eight fields; the rare event missing a key takes the defaults
+            typ, t, proc, f, value, idx, node, err = fields(ev)
+            partial = False
         except KeyError:
-            d = {"index": pos, "time": pos, "process": None, "type": None, "f": None, "value": None, "node": None,
-                 "error": None, **ev}
-            typ, t, proc, f, value, idx, node, err = (
-                d["type"], d["time"], d["process"], d["f"], d["value"], d["index"], d["node"], d["error"])
+            typ, t, proc, f, value, idx, node, err = fields(
+                {"index": pos, "time": pos, "process": None, "type": None, "f": None, "value": None, "node": None,
+                 "error": None, **ev})
+            partial = True
         if type(t) is not int:
             t = _time(t, idx, pos)
         if t > end_time:
@@ -184,7 +186,7 @@ def pair(history: Iterable[dict]) -> Paired:
             _bad_completion(typ, f, proc, idx, p)
         i, _, inv, start, inv_idx, inv_node = p
         extra = None
-        if len(ev) > 8 or not known.issuperset(ev):
+        if len(ev) > 8 or partial:  # all eight keys present: anything more is extra
             extra = {k: v for k, v in ev.items() if k not in known} or None
         ops[i] = Op(i, proc, f, inv, value, typ, start, None if typ == "info" else t, inv_idx, idx, t,
                     inv_node if node is None else node, err, extra)

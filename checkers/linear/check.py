@@ -24,15 +24,13 @@ from unkindness.checkers.models.base import Step, show, thaw
 
 def _compiled_partitions(model: Model, ops: list[Op]) -> dict[Hashable, list[Step]]:
     """Each key's steps; a key whose ops all constrain nothing keeps an empty list (it still counts)."""
-    key = model.key if model.partitioned else None
-    compile_ = model.compile
+    keyed = model.keyed
     parts: dict[Hashable, list[Step]] = {}
     for op in ops:
-        k = key(op) if key is not None else None
+        k, s = keyed(op)
         steps = parts.get(k)
         if steps is None:
             steps = parts[k] = []
-        s = compile_(op)
         if s is not None and (s.required or not s.read_only):  # an optional observation observes nothing
             steps.append(s)
     return parts

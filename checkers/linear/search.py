@@ -76,7 +76,6 @@ class Search:
         self.n = n = len(req)
         self.init = init
         self.force = n == m  # forced moves (settle); with optional ops the memo is by dominance, so run decides
-        self.forced = 0  # forced moves made (counted as explored configurations)
         # Op j's mask: every op invoked no later than j completed, i.e. a prefix of
         # the ops in invocation order, found by bisection.
         bit_of = [0] * n
@@ -120,8 +119,8 @@ class Search:
         Forced: a read-only op that holds (see the module docstring), and, when
         the partition has no optional ops, the op due first when it is the only
         one able to go next (no choice, so no stack frame; it still goes into
-        ``visited``, and one seen before ends the path; ``self.forced`` counts
-        them). ``record`` receives (bit, state after) for every op placed here.
+        ``visited``, and one seen before ends the path, so ``run`` counts
+        them with the rest of ``visited``). ``record`` receives (bit, state after) for every op placed here.
         """
         masks, ro_mask, eff_mask, F, m, force = self.masks, self.ro_mask, self.eff_mask, self.fns, self.m, self.force
         tried = refine = 0
@@ -163,7 +162,6 @@ class Search:
                     S |= cand
                     state = r
                     tried = refine = 0
-                    self.forced += 1
                     if record is not None:
                         record.append((j, r))
                     continue
@@ -180,11 +178,11 @@ class Search:
         masks, reads, resets, observed, possible = self.masks, self.reads, self.resets, self.seen, self.possible
         out = Outcome(True, 0, self.order, m, -1, [])
         visited: set = set()
-        self.forced = explored = 0
+        explored = 0  # memo entries by dominance; without dominance every configuration is in `visited`
         S, state, j, cand = settle(0, self.init, None, visited)
         if j >= m:
             out.witness = []
-            out.explored = self.forced
+            out.explored = len(visited)
             return out
         out.best_j, out.best_states = j, [state]
         memo: dict = {}
@@ -198,7 +196,7 @@ class Search:
             while stack:
                 it += 1
                 if not it & 1023:
-                    tick(explored + self.forced, stack[-1][0], stack[-1][1])
+                    tick(explored + len(visited), stack[-1][0], stack[-1][1])
                 fr = stack[-1]
                 cand = fr[2]
                 if not cand:
@@ -240,11 +238,10 @@ class Search:
                     if key in visited:
                         continue
                     visited.add(key)
-                    explored += 1
                 S, r, j, cand = settle(S, r, None, visited)
                 if j >= m:
                     out.witness = path + [i]
-                    out.explored = explored + self.forced
+                    out.explored = explored + len(visited)
                     return out
                 if j > best_j:
                     best_j, best_states = j, [r]
@@ -265,10 +262,10 @@ class Search:
                     path.append(i)
         except OutOfBudget as e:
             out.valid, out.reason = "unknown", str(e)
-            out.explored = explored + self.forced
+            out.explored = explored + len(visited)
             return out
         out.valid = False
-        out.explored = explored + self.forced
+        out.explored = explored + len(visited)
         return out
 
     def replay(self, branches: list[int]) -> list[tuple[int, Any]]:

@@ -199,6 +199,10 @@ class Model:
         """``state -> next state | None`` for a step (built once per op)."""
         raise NotImplementedError
 
+    def keyed(self, op: Op) -> tuple[Hashable, Step | None]:
+        """``(key(op), compile(op))``; a partitioned model may do both in one pass (the check's hot loop)."""
+        return self.key(op), self.compile(op)
+
     def reduce(self, steps: list[Step], init_state: State) -> tuple[list[Step], State]:
         """Model-specific reductions before searching; must keep every verdict."""
         return steps, init_state

@@ -44,29 +44,33 @@ class KvModel(Model):
         return v
 
     def key(self, op: Op) -> Hashable:
-        v = op.invoke_value if op.invoke_value is not None else op.value
-        if type(v) is dict and type(v.get("key")) is str:
-            return v["key"]  # the common case, already hashable
-        return freeze(self._value(op, v)["key"])
+        return self.keyed(op)[0]
 
     def compile(self, op: Op) -> Step | None:
+        return self.keyed(op)[1]
+
+    def keyed(self, op: Op) -> tuple[Hashable, Step | None]:
+        iv = op.invoke_value
+        v = iv if iv is not None else op.value
+        k = v.get("key") if type(v) is dict else None
+        if type(k) is not str:  # anything but the common case: check the shape, freeze the key
+            k = freeze(self._value(op, v)["key"])
         f, typ = op.f, op.type
         if f == "get":
             if typ != "ok":
-                return None
+                return k, None
             v, required, read_only = op.value, True, True
+            if type(v) is not dict:
+                v = self._value(op, v)
         elif f == "put" or f == "append":
             if typ == "fail":
-                return None
-            v = op.invoke_value if op.invoke_value is not None else op.value
+                return k, None
             required, read_only = typ == "ok", False
         else:
             raise self._bad(op, f"unknown f; this model knows {', '.join(self.fs)}")
-        if type(v) is not dict:
-            v = self._value(op, v)
         x = v.get("value")
-        return Step(op, f, (x if type(x) is str else _text(x),), required, read_only, op.start,
-                    op.end if typ != "info" else None)
+        return k, Step(op, f, (x if type(x) is str else _text(x),), required, read_only, op.start,
+                       op.end if typ != "info" else None)
 
     def fn(self, step: Step) -> StepFn:
         (v,) = step.args
