@@ -29,7 +29,6 @@ may come before that read resets the state.
 from __future__ import annotations
 
 import sys
-from bisect import bisect_right
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -67,27 +66,31 @@ class Search:
         req = [k for k, s in enumerate(steps) if s.required]
         req.sort(key=starts.__getitem__)
         req.sort(key=ends.__getitem__)
-        opt = [k for k, s in enumerate(steps) if not s.required]
-        opt.sort(key=starts.__getitem__)
         self.m = m = len(req)
-        req += opt
+        if m < len(steps):
+            opt = [k for k, s in enumerate(steps) if not s.required]
+            opt.sort(key=starts.__getitem__)
+            req += opt
         self.order = order = [steps[k] for k in req]
         self.fns = [fns[k] for k in req]
         self.n = n = len(req)
         self.init = init
         self.force = n == m  # forced moves (settle); with optional ops the memo is by dominance, so run decides
-        # Op j's mask: every op invoked no later than j completed, i.e. a prefix of
-        # the ops in invocation order, found by bisection.
+        # Op j's mask: every op invoked no later than j completed. Required ops are
+        # in completion order, so the masks only grow: one sweep over the ops in
+        # invocation order fills them all.
         bit_of = [0] * n
         for b, k in enumerate(req):
             bit_of[k] = b
         by_start = sorted(range(n), key=starts.__getitem__)
-        prefix, acc = [0], 0
-        for k in by_start:
-            acc |= 1 << bit_of[k]
-            prefix.append(acc)
-        sorted_starts = [starts[k] for k in by_start]
-        self.masks = masks = [prefix[bisect_right(sorted_starts, ends[k])] for k in req[:m]]
+        self.masks = masks = []
+        p = acc = 0
+        for k in req[:m]:
+            e = ends[k]
+            while p < n and starts[by_start[p]] <= e:
+                acc |= 1 << bit_of[by_start[p]]
+                p += 1
+            masks.append(acc)
         self.twin_prev = [0] * n
         last: dict = {}
         for b in range(m, n):
