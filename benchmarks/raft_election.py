@@ -1,4 +1,4 @@
-"""Raft benchmark with real demo_node processes on loopback.
+"""Raft benchmark with real tests/support/raft_kv_node processes on loopback.
 
 1. Election time after SIGKILL of the leader: from the kill (wall clock) to the
    first "became_leader" record of a survivor (JSON logs, same machine clock);
@@ -25,7 +25,7 @@ import time
 
 import aiohttp
 
-from unkindness.server.raft.demo_cluster import Cluster, Node
+from tests.support.raft_kv_cluster import Cluster, Node
 
 
 def percentile(xs: list[float], p: float) -> float:

@@ -11,9 +11,9 @@ import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from .cluster.options import DEFAULT_CLUSTER_TIMEOUT, DEFAULT_SNAPSHOT_EVERY, NodeConfig
-from .config import DEFAULT_MAX_BODY_BYTES, ServerConfig
-from .defects import UnknownDefect, help_text, parse_defects
+from unkindness.server.cluster.options import DEFAULT_CLUSTER_TIMEOUT, DEFAULT_SNAPSHOT_EVERY, NodeConfig
+from unkindness.server.config import DEFAULT_MAX_BODY_BYTES, ServerConfig
+from unkindness.server.defects import UnknownDefect, help_text, parse_defects
 
 EXIT_BAD_ARGS = 2
 TAG = re.compile(r"^[A-Z][A-Z0-9]{0,3}$")
@@ -112,7 +112,7 @@ def parse_args(argv: list[str] | None) -> ServerConfig:
 async def serve(config: ServerConfig) -> None:
     from aiohttp import web
 
-    from .app import build_app
+    from unkindness.server.http.app import build_app
 
     app = build_app(config)
     log = app["log"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .defects import Defects
+from unkindness.server.defects import Defects
 
 DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024
 

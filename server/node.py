@@ -10,16 +10,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .clock import Clock
-from .cluster.view import ClusterView
-from .config import ServerConfig
-from .databases import Database, DatabaseRegistry
-from .defects import Defects
-from .http_errors import database_missing, database_not_relevant
-from .jsonlog import Log
+from unkindness.server.db.clock import Clock
+from unkindness.server.cluster.view import ClusterView
+from unkindness.server.config import ServerConfig
+from unkindness.server.db.databases import Database, DatabaseRegistry
+from unkindness.server.defects import Defects
+from unkindness.server.http.errors import database_missing, database_not_relevant
+from unkindness.server.jsonlog import Log
 
 if TYPE_CHECKING:
-    from .replication import Replication
+    from unkindness.server.replication import Replication
 
 
 @dataclass

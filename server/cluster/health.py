@@ -20,7 +20,7 @@ from typing import Any, Callable
 
 import aiohttp
 
-from .view import ClusterError
+from unkindness.server.cluster.view import ClusterError
 
 
 class HealthWatcher:

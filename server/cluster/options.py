@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..config import ServerConfig
+from unkindness.server.config import ServerConfig
 
 DEFAULT_CLUSTER_TIMEOUT = 5.0
 DEFAULT_SNAPSHOT_EVERY = 1000

@@ -23,14 +23,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .view import ClusterError, RecordListener, validate_database_name
-from .txn_apply import raft_index_of
-from ..raft.config import tag_name
-from ..raft.errors import MembershipError, NotLeader, RaftError
-from ..raft.jsonlog import file_logger
-from ..raft.node import HOOK_DEFECTS, RAFT_DEFECTS, RaftNode
-from ..raft.transport import TransportError
-from .state import ClusterState
+from unkindness.server.cluster.view import ClusterError, RecordListener, validate_database_name
+from unkindness.server.cluster.txn_apply import raft_index_of
+from unkindness.server.cluster.raft.membership import tag_name
+from unkindness.server.cluster.raft.errors import MembershipError, NotLeader, RaftError
+from unkindness.server.cluster.raft.jsonlog import file_logger
+from unkindness.server.cluster.raft.node import HOOK_DEFECTS, RAFT_DEFECTS, RaftNode
+from unkindness.server.cluster.raft.transport import TransportError
+from unkindness.server.cluster.state import ClusterState
 
 #: Raft log events copied into the node's own JSON log (commits stay in raft.jsonl).
 LOGGED_EVENTS = {"started", "election_started", "became_leader", "stepped_down", "membership_changed",

@@ -15,7 +15,7 @@ from typing import Any
 
 import aiohttp
 
-from .view import ClusterError, RecordListener, validate_database_name
+from unkindness.server.cluster.view import ClusterError, RecordListener, validate_database_name
 
 
 class StaticCluster:

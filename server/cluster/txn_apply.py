@@ -23,8 +23,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any, Callable
 
-from .. import change_vector as cvlib
-from .. import documents, revisions
+from unkindness.server.db import change_vector as cvlib
+from unkindness.server.db import documents, revisions
 
 SETTING = "cluster-tx-index"
 RAFT_TAG = "RAFT"

@@ -1,6 +1,6 @@
 """Multi-master replication of the database layer.
 
-The node starts and stops it (see `server/app.py`); while it runs,
+The node starts and stops it (see `server/http/app.py`); while it runs,
 ``node.replication`` is its manager, which handlers ask (`wait_for`,
 `acked_etags`, `progress`).
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .manager import Replication
+from unkindness.server.replication.manager import Replication
 
 
 async def start(node: Any) -> Replication:

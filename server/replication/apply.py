@@ -10,10 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .. import change_vector as cvlib
-from .. import resolvers
-from ..conflicts import Action, ActionKind, LocalState, Version, decide, decide_revision, version_of
-from .protocol import WireItem
+from unkindness.server.db import change_vector as cvlib
+from unkindness.server.replication import resolvers
+from unkindness.server.replication.conflicts import Action, ActionKind, LocalState, Version, decide, decide_revision, version_of
+from unkindness.server.replication.protocol import WireItem
 
 
 @dataclass

@@ -9,7 +9,7 @@ from typing import Any
 
 import aiohttp
 
-from .sender import Sender
+from unkindness.server.replication.sender import Sender
 
 RECONCILE_EVERY_S = 1.0
 

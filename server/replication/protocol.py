@@ -31,8 +31,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
-from .. import change_vector as cvlib
-from ..conflicts import RESOLVED_FLAG
+from unkindness.server.db import change_vector as cvlib
+from unkindness.server.replication.conflicts import RESOLVED_FLAG
 
 KINDS = ("document", "tombstone", "conflict", "revision")
 MAX_BATCH_ITEMS = 1024

@@ -1,7 +1,7 @@
 """HTTP side of replication: the receiving websocket, the conflict-solver
 endpoint, the conflict listing and per-destination progress.
 
-Mounted by `server/app.py` through `add_routes(app)`; handlers find the node
+Mounted by `server/http/app.py` through `add_routes(app)`; handlers find the node
 as `request.app["node"]`.
 """
 
@@ -14,12 +14,12 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from .. import conflicts as conflicts_mod
-from .. import resolvers
-from ..http_errors import bad_request, json_response, not_found
-from . import protocol
-from .apply import apply_batch, is_noop, resolve_stored_conflicts, solver_config
-from .protocol import ProtocolError
+from unkindness.server.replication import conflicts as conflicts_mod
+from unkindness.server.replication import resolvers
+from unkindness.server.http.errors import bad_request, json_response, not_found
+from unkindness.server.replication import protocol
+from unkindness.server.replication.apply import apply_batch, is_noop, resolve_stored_conflicts, solver_config
+from unkindness.server.replication.protocol import ProtocolError
 
 MAX_MESSAGE_BYTES = 256 * 1024 * 1024
 

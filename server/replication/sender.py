@@ -16,9 +16,9 @@ from typing import Any, Callable
 
 import aiohttp
 
-from .. import change_vector as cvlib
-from . import protocol
-from .protocol import ProtocolError
+from unkindness.server.db import change_vector as cvlib
+from unkindness.server.replication import protocol
+from unkindness.server.replication.protocol import ProtocolError
 
 ACK_TIMEOUT_S = 30.0  # a dead or partitioned peer is noticed sooner by the 5 s websocket heartbeat
 CONNECT_TIMEOUT_S = 2.0  # a partition drops SYNs silently: never hang in connect for the kernel's minutes

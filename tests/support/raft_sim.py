@@ -10,8 +10,8 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from unkindness.server.raft.core import LEADER, CoreDefects, RaftCore, Timing
-from unkindness.server.raft.log import RaftLog
+from unkindness.server.cluster.raft.core import LEADER, CoreDefects, RaftCore, Timing
+from unkindness.server.cluster.raft.log import RaftLog
 
 
 def url(i: int) -> str:

@@ -9,12 +9,12 @@ from typing import Any, Callable
 
 import pytest
 
-from unkindness.server import change_vector as cvlib
-from unkindness.server import documents, revisions
+from unkindness.server.db import change_vector as cvlib
+from unkindness.server.db import documents, revisions
 from unkindness.server.replication import protocol
 from unkindness.server.replication.apply import apply_batch, resolve_stored_conflicts, solver_config
-from unkindness.server.resolvers import SolverConfig
-from unkindness.server.storage import Storage
+from unkindness.server.replication.resolvers import SolverConfig
+from unkindness.server.db.storage import Storage
 
 pytestmark = pytest.mark.timeout(60)
 T = "2024-01-01T00:00:0{}.0000000Z"

@@ -15,12 +15,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from unkindness.server import change_vector as cvlib
-from unkindness.server import documents
+from unkindness.server.db import change_vector as cvlib
+from unkindness.server.db import documents
 from unkindness.server.replication import protocol
 from unkindness.server.replication.apply import apply_batch
-from unkindness.server.resolvers import SolverConfig, parse_solver_config
-from unkindness.server.storage import Storage
+from unkindness.server.replication.resolvers import SolverConfig, parse_solver_config
+from unkindness.server.db.storage import Storage
 
 pytestmark = pytest.mark.timeout(240)
 

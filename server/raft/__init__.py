@@ -1,9 +1,0 @@
-"""Raft (RavenDB's Rachis) for the cluster layer: a deterministic protocol core,
-a durable SQLite log, an aiohttp transport and an asyncio driver.
-
-See INTEGRATION.md for how the node mounts it.
-"""
-
-from .errors import NoQuorum, NotLeader, RaftError
-
-__all__ = ["NoQuorum", "NotLeader", "RaftError"]

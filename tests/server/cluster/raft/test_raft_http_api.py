@@ -1,0 +1,102 @@
+"""The HTTP surface of a Raft node: membership over HTTP, bad input answered with 4xx JSON."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+
+import pytest
+
+from unkindness.server.cluster.raft.node import RaftNode
+from support.raft_kv_cluster import node_argv, node_env
+from support.raft_kv_node import KeyValueStateMachine
+
+pytestmark = [pytest.mark.timeout(120)]
+
+
+def test_remove_and_add_members_over_http(make_cluster):
+    c = make_cluster()
+    c.start(3, sequential=True)
+    leader, st = c.wait_leader()
+    victim = next(x for x in c.nodes if x is not leader)
+    vtag = next(t for t, u in st["members"].items() if u == victim.url)
+    r = c.http.delete(leader.url + f"/raft/members/{vtag}", timeout=8)
+    assert r.status_code == 200, r.text
+    st = c.status(leader)
+    assert vtag not in st["members"] and len(st["members"]) == 2
+    time.sleep(0.3)
+    assert c.status(victim)["member"] is False
+    assert c.put(leader, "after-removal", 1).status_code == 200
+    time.sleep(2.0)  # a removed node must not campaign
+    assert c.status(leader)["role"] == "leader" and c.status(leader)["term"] == st["term"]
+    newcomer = c.add_node(join=leader)
+    c.wait_members(3, 15)
+    st = c.status(leader)
+    assert st["members"]["D"] == newcomer.url, st["members"]  # tags are never reused
+    assert c.get(newcomer, "after-removal").json()["value"] == 1
+    r = c.http.delete(leader.url + "/raft/members/Q", timeout=5)
+    assert r.status_code == 409 and "no member" in r.json()["Message"]
+    follower = next(x for x in c.nodes if x is not leader and x is not victim)
+    r = c.http.post(follower.url + "/raft/members", json={"url": "http://127.0.0.99:1"}, timeout=5)
+    assert r.status_code == 421 and r.json()["LeaderUrl"] == leader.url
+
+
+def test_bad_input_gets_4xx_json(make_cluster):
+    c = make_cluster()
+    c.start(1)
+    n = c.nodes[0]
+    cases = [
+        ("/raft/rpc", "not json"),
+        ("/raft/rpc", {"messages": "x"}),
+        ("/raft/rpc", {"messages": [{"type": "append", "from": "http://x", "to": n.url, "term": 1}]}),
+        ("/raft/rpc", {"messages": [{"type": "bogus"}]}),
+        ("/raft/rpc", {"messages": [{"type": "vote", "from": "http://x", "to": n.url, "term": "1",
+                                     "last_index": 0, "last_term": 0}]}),
+        ("/raft/rpc", {"messages": [{"type": "append", "from": "http://x", "to": n.url, "term": 1,
+                                     "prev_index": 0, "prev_term": 0, "entries": [{"index": 5}],
+                                     "commit": 0, "seq": 0}]}),
+        ("/raft/rpc", {"messages": [{"type": "snapshot", "from": "http://x", "to": n.url, "term": 1,
+                                     "last_index": 3, "last_term": 1, "config": {"members": 1},
+                                     "data": None, "seq": 0}]}),
+        ("/raft/propose", {"nothing": 1}),
+        ("/raft/propose", {"command": ["put", "k", 1], "timeout": -1}),
+        ("/raft/members", {"url": "ftp://x"}),
+        ("/kv/put", {"key": 5}),
+        ("/kv/cas", {"key": "k"}),
+    ]
+    for path, body in cases:
+        kwargs = {"data": body} if isinstance(body, str) else {"json": body}
+        r = c.http.post(n.url + path, timeout=5, **kwargs)
+        assert r.status_code == 400, (path, body, r.status_code, r.text)
+        assert r.json()["Type"] == "BadRequest" and r.json()["Message"], (path, r.text)
+    r = c.http.get(n.url + "/kv/get", params={"key": "k", "mode": "sometimes"}, timeout=5)
+    assert r.status_code == 400
+    st = c.status(n)
+    assert st["role"] == "leader" and st["members"] == {"A": n.url}  # nothing broke
+    assert c.put(n, "k", 1).status_code == 200
+
+
+def test_raft_kv_node_rejects_bad_arguments_clearly(tmp_path):
+    for args, words in [(["--url", "nope", "--data-dir", str(tmp_path)], "--url must look like"),
+                        (["--url", "http://127.0.0.1:1", "--data-dir", str(tmp_path), "--defect", "x"], "invalid choice"),
+                        (["--url", "http://127.0.0.1:1", "--data-dir", str(tmp_path), "--election-min", "0.05"],
+                         "--heartbeat")]:
+        p = subprocess.run(node_argv(*args), env=node_env(), capture_output=True, text=True, timeout=30)
+        assert p.returncode == 2 and words in p.stderr and "Traceback" not in p.stderr, p.stderr
+
+
+def test_raft_kv_node_reports_a_busy_port_without_a_traceback(tmp_path):
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.7", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        p = subprocess.run(node_argv("--url", f"http://127.0.0.7:{port}", "--data-dir", str(tmp_path)),
+                           env=node_env(), capture_output=True, text=True, timeout=30)
+    assert p.returncode == 1 and "cannot serve" in p.stderr and "in use" in p.stderr
+    assert "Traceback" not in p.stderr and "Unclosed" not in p.stderr, p.stderr
+
+
+def test_unknown_defect_is_refused():
+    with pytest.raises(ValueError, match="unknown raft defect"):
+        RaftNode("http://127.0.0.1:1", None, KeyValueStateMachine(), defects=["raft-eat-my-data"])
