@@ -58,8 +58,8 @@ def election_times(size: int, kills: int, base: str) -> list[float]:
             killed_at = time.time()
             c.kill(leader)
             c.wait_leader(exclude=leader, timeout=15)
-            won = [r["ts"] for n in c.nodes if n is not leader for r in c.records(n)
-                   if r.get("event") == "became_leader" and r["ts"] >= killed_at]
+            won = [r["ts_ms"] / 1000 for n in c.nodes if n is not leader for r in c.records(n)
+                   if r.get("event") == "became_leader" and r["ts_ms"] / 1000 >= killed_at]
             out.append(min(won) - killed_at)
             print(f"  {size} nodes, kill {i + 1}/{kills}: new leader after {out[-1]:.3f}s", file=sys.stderr)
             c.spawn(leader)

@@ -45,10 +45,12 @@ def parse(line: str) -> tuple[float | None, str]:
         return None, s
     if not isinstance(rec, dict):
         return None, s
-    ts = to_unix(rec.get("ts", rec.get("time", rec.get("timestamp"))))
+    ms = rec.get("ts_ms")  # our server's logs
+    ts = ms / 1000 if isinstance(ms, (int, float)) and not isinstance(ms, bool) else to_unix(
+        rec.get("ts", rec.get("time", rec.get("timestamp"))))
     msg = rec.get("msg", rec.get("event", rec.get("message", "")))
     level = rec.get("level", rec.get("lvl", ""))
-    rest = {k: v for k, v in rec.items() if k not in ("ts", "time", "timestamp", "msg", "event", "message", "level", "lvl")}
+    rest = {k: v for k, v in rec.items() if k not in ("ts", "ts_ms", "time", "timestamp", "msg", "event", "message", "level", "lvl")}
     extra = " " + json.dumps(rest, separators=(",", ":"), default=str, ensure_ascii=False)[:300] if rest else ""
     return ts, f"{level + ' ' if level else ''}{msg}{extra}"
 

@@ -23,11 +23,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+from unkindness.server.jsonlog import Log
 from unkindness.server.cluster.view import ClusterError, RecordListener, validate_database_name
 from unkindness.server.cluster.txn_apply import raft_index_of
 from unkindness.server.cluster.raft.membership import tag_name
 from unkindness.server.cluster.raft.errors import MembershipError, NotLeader, RaftError
-from unkindness.server.cluster.raft.jsonlog import file_logger
 from unkindness.server.cluster.raft.node import HOOK_DEFECTS, RAFT_DEFECTS, RaftNode
 from unkindness.server.cluster.raft.transport import TransportError
 from unkindness.server.cluster.state import ClusterState
@@ -75,7 +75,7 @@ class RaftCluster:
         self.state = ClusterState(index_of=lambda: self.raft.applied_index + 1)
         self.raft = RaftNode(self.url, str(raft_dir), self.state, proposal_timeout=timeout, snapshot_every=snapshot_every,
                              defects=[d for d in defects if d in RAFT_DEFECTS + HOOK_DEFECTS],
-                             logger=file_logger(str(self._dir / "raft.jsonl")), on_event=self._on_raft_event)
+                             logger=Log.to_file(str(self._dir / "raft.jsonl"), tag), on_event=self._on_raft_event)
         self.cmpxchg_without_quorum = "cmpxchg-without-quorum" in defects
         self.tx_applier: Any = None  # a ClusterTxApplier, set by app.build_node
         self.health: Any = None      # a HealthWatcher, set by app.build_node
@@ -372,3 +372,5 @@ class RaftCluster:
         if self.health is not None:
             await self.health.stop()
         await self.raft.stop()
+        if self.raft.logger is not None:
+            self.raft.logger.close()

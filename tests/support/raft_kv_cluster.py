@@ -20,7 +20,7 @@ from typing import Any
 
 import requests
 
-from unkindness.server.cluster.raft.jsonlog import read_records
+from unkindness.server.jsonlog import read_records
 
 PYTHON = sys.executable
 TESTS_DIR = str(Path(__file__).resolve().parents[1])  # where `support` is importable from
@@ -228,12 +228,12 @@ class Cluster:
         wall-clock time ``since``) to the first "became_leader" record after that: the election time
         without the interpreter's start-up, which on a loaded 2-core machine can take seconds."""
         nodes = nodes or self.nodes
-        starts = sorted(r["ts"] for n in nodes for r in self.records(n)
-                        if r.get("event") == "started" and r["ts"] >= since)
+        starts = sorted(r["ts_ms"] / 1000 for n in nodes for r in self.records(n)
+                        if r.get("event") == "started" and r["ts_ms"] / 1000 >= since)
         assert len(starts) >= len(nodes) // 2 + 1, f"only {len(starts)} nodes started"
         ready = starts[len(nodes) // 2]
-        won = sorted(r["ts"] for n in nodes for r in self.records(n)
-                     if r.get("event") == "became_leader" and r["ts"] >= since)
+        won = sorted(r["ts_ms"] / 1000 for n in nodes for r in self.records(n)
+                     if r.get("event") == "became_leader" and r["ts_ms"] / 1000 >= since)
         assert won, "no leader elected"
         return max(won[0] - ready, 0.0)
 

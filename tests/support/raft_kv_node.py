@@ -25,8 +25,8 @@ from aiohttp import web
 
 from unkindness.server.cluster.raft.core import Timing
 from unkindness.server.cluster.raft.errors import NotLeader, RaftError
-from unkindness.server.cluster.raft.jsonlog import file_logger
 from unkindness.server.cluster.raft.node import HOOK_DEFECTS, RAFT_DEFECTS, RaftNode
+from unkindness.server.jsonlog import Log
 from unkindness.server.cluster.raft.routes import bad_request, error_response, mount, read_json
 
 
@@ -153,7 +153,7 @@ async def serve(args: argparse.Namespace) -> None:
                     rpc_timeout=args.election_min)
     node = RaftNode(args.url, args.data_dir, sm, timing=timing, proposal_timeout=args.proposal_timeout,
                     snapshot_every=args.snapshot_every, defects=args.defect,
-                    logger=file_logger(os.path.join(args.data_dir, "raft.jsonl")),
+                    logger=Log.to_file(os.path.join(args.data_dir, "raft.jsonl")),
                     lazy_sync_interval=args.lazy_sync_interval, split_brain_seconds=args.split_brain_seconds)
     runner = web.AppRunner(build_app(node, sm), access_log=None)
     await runner.setup()

@@ -11,15 +11,14 @@ fsync to a background timer instead.
 from __future__ import annotations
 
 import asyncio
-import logging
 import random
 import time
 import uuid
 from typing import Any, Callable, Iterable
 
+from unkindness.server.jsonlog import Log
 from unkindness.server.cluster.raft.core import LEADER, CoreDefects, RaftCore, Timing
 from unkindness.server.cluster.raft.errors import NoQuorum, NotLeader, RaftError
-from unkindness.server.cluster.raft.jsonlog import LOGGER_NAME
 from unkindness.server.cluster.raft.log import RaftLog
 from unkindness.server.cluster.raft.state_machine import StateMachine
 from unkindness.server.cluster.raft.transport import HttpTransport, TransportError
@@ -34,7 +33,7 @@ class RaftNode:
 
     def __init__(self, url: str, data_dir: str | None, state_machine: StateMachine, *,
                  timing: Timing | None = None, proposal_timeout: float = 5.0, snapshot_every: int = 1000,
-                 defects: Iterable[str] = (), logger: logging.Logger | None = None,
+                 defects: Iterable[str] = (), logger: Log | None = None,
                  on_event: Callable[[dict], None] | None = None, seed: int | None = None,
                  lazy_sync_interval: float = 2.0, split_brain_seconds: float = 20.0) -> None:
         defects = set(defects)
@@ -48,7 +47,7 @@ class RaftNode:
         self.proposal_timeout = proposal_timeout
         self.snapshot_every = snapshot_every
         self.defects = defects
-        self.logger = logger or logging.getLogger(LOGGER_NAME)
+        self.logger = logger  # None: events go only to on_event
         self.on_event = on_event
         self.rng = random.Random(seed)
         self.lazy_sync_interval = lazy_sync_interval
@@ -131,7 +130,8 @@ class RaftNode:
         record.setdefault("node", self.url)
         if self.log is not None:
             record.setdefault("cluster", self.log.cluster_id)
-        self.logger.info(record)
+        if self.logger is not None:
+            self.logger.record(record)
         if self.on_event:
             self.on_event(record)
 

@@ -149,3 +149,13 @@ def test_a_cart_in_conflict_is_shown_even_among_many_carts():
     result = {"valid": False, "cart_contents": contents, "conflicted_carts": {"carts/099": 2}, "problems": []}
     html = render_checker("cart", result, [], 0)
     assert "carts/099</code> (conflict)" in html
+
+
+def test_a_server_log_line_is_placed_by_its_ts_ms():
+    """The server's Log writes ``ts_ms``; a line the report cannot place in time never shows near a fault."""
+    from unkindness.harness.report.logs import parse
+
+    ts, text = parse('{"ts_ms": 1700000000123, "level": "info", "node": "A", "msg": "raft became_leader", "term": 3}')
+    assert ts == 1700000000.123
+    assert text.startswith("info raft became_leader") and '"term":3' in text and "ts_ms" not in text
+    assert parse('{"ts": 1700000000.5, "msg": "x"}')[0] == 1700000000.5

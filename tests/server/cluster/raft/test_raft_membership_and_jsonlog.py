@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import json
-import logging
 
 from hypothesis import given, strategies as st
 
 from unkindness.server.cluster.raft import membership as cfg
-from unkindness.server.cluster.raft.jsonlog import JsonFormatter, file_logger, read_records
+from unkindness.server.jsonlog import Log, read_records
 
 
 def test_tags_run_a_to_z_then_aa():
@@ -33,15 +31,15 @@ def test_membership_helpers_never_reuse_a_tag():
 
 def test_json_lines_records_and_a_torn_last_line(tmp_path):
     path = tmp_path / "raft.jsonl"
-    log = file_logger(str(path))
-    log.info({"event": "became_leader", "term": 3, "node": "http://a"})
-    log.info("plain text")
-    for h in log.handlers:
-        h.flush()
+    log = Log.to_file(str(path), "A")
+    log.record({"event": "became_leader", "term": 3, "node": "http://a"})
+    log.info("plain text", obj=object())  # non-JSON values are stringified, not fatal
+    log.close()
+    log.record({"event": "after close"})  # dropped, not raised: a stream closed at shutdown
     with open(path, "a") as f:
         f.write('{"event": "commit", "ter')  # what a kill -9 mid-write leaves behind
     records = read_records(str(path))
-    assert records[0]["event"] == "became_leader" and records[0]["term"] == 3 and "ts" in records[0]
-    assert records[1]["msg"] == "plain text" and len(records) == 2
-    line = JsonFormatter().format(logging.makeLogRecord({"msg": {"event": "x", "obj": object()}}))
-    assert json.loads(line)["event"] == "x"  # non-JSON values are stringified, not fatal
+    assert records[0]["event"] == "became_leader" and records[0]["term"] == 3 and "ts_ms" in records[0]
+    assert records[0]["node"] == "http://a"  # a record's own fields win over the log's tag
+    assert records[1]["msg"] == "plain text" and records[1]["node"] == "A" and "object" in records[1]["obj"]
+    assert len(records) == 2
