@@ -22,24 +22,15 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import aiohttp
-import requests
 
-SERVER = [sys.executable, "-m", "unkindness.server.cli"]
-NO_PROXY = {"http": None, "https": None}
+from tests.support.server_procs import start_cluster as start_nodes
 
-
-def free_port(host: str) -> int:
-    with socket.socket() as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
 
 
 def cpu_seconds(pid: int) -> float:
@@ -53,45 +44,10 @@ def percentile(xs: list[float], p: float) -> float:
 
 
 def start_cluster(n: int, root: Path, base: int) -> tuple[list[subprocess.Popen], list[str]]:
-    procs, urls = [], []
-    for i in range(n):
-        host = f"127.0.0.{base + i}"
-        url = f"http://{host}:{free_port(host)}"
-        data = root / f"n{i}"
-        data.mkdir(parents=True)
-        log = open(root / f"n{i}.log", "wb")
-        procs.append(subprocess.Popen(SERVER + ["--url", url, "--data-dir", str(data), "--tag", chr(65 + i)],
-                                      stdout=log, stderr=log, stdin=subprocess.DEVNULL))
-        urls.append(url)
-    deadline = time.monotonic() + 30
-    for url in urls:
-        while True:
-            try:
-                if requests.get(url + "/cluster/topology", timeout=0.5, proxies=NO_PROXY).ok:
-                    break
-            except requests.RequestException:
-                pass
-            if time.monotonic() > deadline:
-                raise SystemExit(f"{url} did not start")
-            time.sleep(0.05)
-    for url in urls[1:]:
-        while True:
-            r = requests.put(urls[0] + "/admin/cluster/node", params={"url": url}, timeout=15, proxies=NO_PROXY)
-            if r.ok:
-                break
-            if r.status_code not in (409, 421, 503) or time.monotonic() > deadline:  # 421/503: no leader yet
-                raise SystemExit(f"adding {url}: {r.status_code} {r.text}")
-            time.sleep(0.1)
-    r = requests.put(urls[0] + "/admin/databases", params={"name": "db", "replicationFactor": n},
-                     json={"DatabaseName": "db"}, timeout=15, proxies=NO_PROXY)
-    if r.status_code != 201:
-        raise SystemExit(f"create database: {r.status_code} {r.text}")
-    for url in urls:  # every member has applied the record
-        while requests.get(url + "/topology", params={"name": "db"}, timeout=2, proxies=NO_PROXY).status_code != 200:
-            if time.monotonic() > deadline:
-                raise SystemExit(f"{url} never opened the database")
-            time.sleep(0.05)
-    return procs, urls
+    """n nodes formed into one Raft cluster (the tests' launcher) with database `db` on all of them."""
+    cluster = start_nodes(root, n, first_host=base)
+    cluster.create_database("db", replication_factor=n)
+    return [node.proc for node in cluster.nodes], cluster.urls
 
 
 async def load(urls: list[str], seconds: float, concurrency: int, indexes: dict[int, int]) -> list[float]:

@@ -24,10 +24,8 @@ import argparse
 import json
 import os
 import signal
-import socket
 import statistics
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -35,39 +33,14 @@ from pathlib import Path
 
 import requests
 
-SERVER = [sys.executable, "-m", "unkindness.server.cli"]
+from tests.support.server_procs import start_cluster
 
-
-def free_port(host: str) -> int:
-    with socket.socket() as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
 
 
 def start_nodes(tmp: Path, n: int = 3) -> tuple[list[subprocess.Popen], list[str]]:
-    tags = "ABC"[:n]
-    hosts = [f"127.0.0.{60 + i}" for i in range(n)]
-    urls = [f"http://{h}:{free_port(h)}" for h in hosts]
-    procs = []
-    for i, tag in enumerate(tags):
-        cmd = SERVER + ["--url", urls[i], "--data-dir", str(tmp / tag), "--tag", tag]
-        for j, other in enumerate(tags):
-            if j != i:
-                cmd += ["--peer", f"{other}={urls[j]}"]
-        log = open(tmp / f"{tag}.log", "ab")
-        procs.append(subprocess.Popen(cmd, stdout=log, stderr=log, stdin=subprocess.DEVNULL))
-    deadline = time.monotonic() + 30
-    for url in urls:
-        while True:
-            try:
-                if requests.get(url + "/cluster/topology", timeout=0.5).status_code == 200:
-                    break
-            except requests.RequestException:
-                pass
-            if time.monotonic() > deadline:
-                raise SystemExit(f"node {url} did not start; see {tmp}")
-            time.sleep(0.05)
-    return procs, urls
+    """n nodes formed into one Raft cluster (the tests' launcher)."""
+    cluster = start_cluster(tmp, n, first_host=60)
+    return [node.proc for node in cluster.nodes], cluster.urls
 
 
 def percentile(values: list[float], p: float) -> float:

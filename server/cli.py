@@ -11,8 +11,7 @@ import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from unkindness.server.cluster.options import DEFAULT_CLUSTER_TIMEOUT, DEFAULT_SNAPSHOT_EVERY, NodeConfig
-from unkindness.server.config import DEFAULT_MAX_BODY_BYTES, ServerConfig
+from unkindness.server.config import DEFAULT_CLUSTER_TIMEOUT, DEFAULT_MAX_BODY_BYTES, DEFAULT_SNAPSHOT_EVERY, ServerConfig
 from unkindness.server.defects import UnknownDefect, help_text, parse_defects
 
 EXIT_BAD_ARGS = 2
@@ -40,12 +39,6 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--url", required=True, help="http://HOST:PORT this node listens on and is reached at")
     p.add_argument("--data-dir", required=True, type=Path, help="directory for this node's files (created)")
     p.add_argument("--tag", default="A", help="node tag, 1-4 upper-case letters/digits starting with a letter")
-    p.add_argument("--peer", action="append", default=[], metavar="TAG=URL",
-                   help="another member of a static cluster (repeatable; implies --cluster static)")
-    p.add_argument("--cluster", choices=("raft", "static"), default=None,
-                   help="raft (default without --peer): start as a one-node Raft cluster; add nodes with "
-                        "PUT /admin/cluster/node?url=... on the leader. static (default with --peer): "
-                        "a fixed --peer group without Raft (no compare-exchange)")
     p.add_argument("--cluster-timeout", type=float, default=DEFAULT_CLUSTER_TIMEOUT, metavar="SECONDS",
                    help="bound on every cluster command; without a majority it fails with 503 after it "
                         "(default %(default)s)")
@@ -74,21 +67,10 @@ def parse_args(argv: list[str] | None) -> ServerConfig:
     url, host, port = _url(args.url, "--url")
     if not TAG.match(args.tag):
         raise UsageError(f"--tag {args.tag!r} must be 1-4 upper-case letters/digits starting with a letter")
-    peers: dict[str, str] = {}
-    for spec in args.peer:
-        tag, sep, peer_url = spec.partition("=")
-        if not sep or not TAG.match(tag):
-            raise UsageError(f"--peer {spec!r} must look like B=http://HOST:PORT")
-        if tag == args.tag or tag in peers:
-            raise UsageError(f"--peer {spec!r}: tag {tag} is used twice")
-        peers[tag] = _url(peer_url, "--peer")[0]
     try:
         defects = parse_defects(args.defect)
     except UnknownDefect as e:
         raise UsageError(str(e)) from None
-    mode = args.cluster or ("static" if peers else "raft")
-    if mode == "raft" and peers:
-        raise UsageError("--peer makes a static cluster; with --cluster raft add nodes through the leader instead")
     if not 0.1 <= args.cluster_timeout <= 600:
         raise UsageError("--cluster-timeout must be between 0.1 and 600 seconds")
     if not 2 <= args.raft_snapshot_every <= 10_000_000:
@@ -102,11 +84,11 @@ def parse_args(argv: list[str] | None) -> ServerConfig:
         probe.unlink()
     except OSError as e:
         raise UsageError(f"--data-dir {str(args.data_dir)!r} is not a writable directory: {e.strerror}") from None
-    return NodeConfig(url=url, host=host, port=port, data_dir=args.data_dir.resolve(), tag=args.tag,
-                      peers=peers, defects=defects, clock_offset_ms=args.clock_offset_ms,
-                      log_format=args.log_format, log_file=args.log_file, max_body_bytes=args.max_body_bytes,
-                      cluster_mode=mode, cluster_timeout=args.cluster_timeout,
-                      raft_snapshot_every=args.raft_snapshot_every)
+    return ServerConfig(url=url, host=host, port=port, data_dir=args.data_dir.resolve(), tag=args.tag,
+                        defects=defects, clock_offset_ms=args.clock_offset_ms,
+                        log_format=args.log_format, log_file=args.log_file, max_body_bytes=args.max_body_bytes,
+                        cluster_timeout=args.cluster_timeout,
+                        raft_snapshot_every=args.raft_snapshot_every)
 
 
 async def serve(config: ServerConfig) -> None:
@@ -131,9 +113,8 @@ async def serve(config: ServerConfig) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     log.info("ready", url=config.url, tag=config.tag, pid=os.getpid(), data_dir=str(config.data_dir),
-             peers=config.peers, cluster=getattr(config, "cluster_mode", None),
              defects=sorted(config.defects.names), clock_offset_ms=config.clock_offset_ms)
-    getattr(app["node"].cluster, "release_log", lambda: None)()
+    app["node"].cluster.release_log()
     await stop.wait()
     log.info("stopping")
     await runner.cleanup()

@@ -1,7 +1,7 @@
 """The state of one server process, shared by every handler as ``app["node"]``.
 
 The replication layer reads from it: ``node.config`` (tag, url, defects),
-``node.clock``, ``node.log``, ``node.cluster`` (a :class:`ClusterView`),
+``node.clock``, ``node.log``, ``node.cluster`` (the :class:`RaftCluster`),
 ``node.databases`` (a :class:`DatabaseRegistry`) and ``node.defects``.
 """
 
@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from unkindness.server.db.clock import Clock
-from unkindness.server.cluster.view import ClusterView
+from unkindness.server.cluster.raft_cluster import RaftCluster
 from unkindness.server.config import ServerConfig
 from unkindness.server.db.databases import Database, DatabaseRegistry
 from unkindness.server.defects import Defects
@@ -27,14 +27,14 @@ class Node:
     config: ServerConfig
     clock: Clock
     log: Log
-    cluster: ClusterView
+    cluster: RaftCluster
     databases: DatabaseRegistry
     replication: Replication | None = None  # the replication manager while it runs (replication.start)
 
     @property
     def tag(self) -> str:
         """The cluster's name for this node (Raft hands tags out when a node joins)."""
-        return getattr(self.cluster, "tag", None) or self.config.tag
+        return self.cluster.tag
 
     @property
     def defects(self) -> Defects:

@@ -1,7 +1,7 @@
 """The cluster as the rest of the node sees it: who the members are, which databases exist and
 on which members. :class:`ClusterView` is the interface the database layer and the handlers use;
-the Raft-backed ``RaftCluster`` (raft_cluster.py) implements it, and so does ``StaticCluster``
-(static.py), a fixed group without Raft (``--peer TAG=URL``)."""
+the Raft-backed ``RaftCluster`` (raft_cluster.py), the one cluster implementation, keeps it, so
+that the database layer depends on what it needs of the cluster and not on Raft."""
 
 from __future__ import annotations
 
@@ -25,6 +25,11 @@ class ClusterView(Protocol):
     """What the node needs from the cluster layer."""
 
     tag: str
+
+    @property
+    def tag(self) -> str:
+        """This node's tag in the cluster (handed out when it joins)."""
+        ...
 
     def members(self) -> dict[str, str]:
         """All cluster members, tag -> url, in tag order (this node included)."""
@@ -51,6 +56,9 @@ class ClusterView(Protocol):
 
     def database_members(self, name: str) -> list[str]:
         """Member tags of the database group in preference order ([] if unknown)."""
+
+    def database_rehabs(self, name: str) -> list[str]:
+        """Tags of the group the leader found down (replication keeps pushing to them)."""
 
     def urls(self, tags: list[str]) -> dict[str, str]: ...
 

@@ -29,7 +29,7 @@ class Database:
         """Tags holding this database: members in preference order, then rehabs
         (nodes the leader found down; replication keeps pushing to them so they
         catch up). Clients are only sent to members (``GET /topology``)."""
-        rehabs = getattr(self._cluster, "database_rehabs", lambda name: [])(self.name)
+        rehabs = self._cluster.database_rehabs(self.name)
         members = self._cluster.database_members(self.name)
         return members + [t for t in rehabs if t not in members]
 
@@ -62,11 +62,10 @@ def apply_record_settings(db: "Database", record: dict[str, Any]) -> None:
 
 
 class DatabaseRegistry:
-    def __init__(self, data_dir: Path, tag: str, cluster: ClusterView, *, ack_before_commit: bool = False,
+    def __init__(self, data_dir: Path, cluster: ClusterView, *, ack_before_commit: bool = False,
                  log=None) -> None:
         self.dir = Path(data_dir) / "databases"
         self.dir.mkdir(parents=True, exist_ok=True)
-        self._tag = tag
         self.cluster = cluster
         self.ack_before_commit = ack_before_commit
         self.log = log
@@ -78,7 +77,7 @@ class DatabaseRegistry:
     @property
     def tag(self) -> str:
         """Read from the cluster each time: a Raft node's tag changes when it joins a cluster."""
-        return getattr(self.cluster, "tag", None) or self._tag
+        return self.cluster.tag
 
     def open_all(self) -> None:
         """Open every database the cluster places on this node (at start-up)."""

@@ -1,6 +1,5 @@
 """Creating and deleting databases, the database record, per-database
-settings (revisions configuration), and the internal record exchange of the
-static cluster seam."""
+settings (revisions configuration)."""
 
 from __future__ import annotations
 
@@ -140,27 +139,6 @@ async def _set_record_field(request: web.Request, db: Any, field: str, value: An
     return index
 
 
-async def internal_put_record(request: web.Request) -> web.Response:
-    node = node_of(request)
-    record = await read_json(request)
-    apply = getattr(node.cluster, "apply_record", None)
-    if apply is None:
-        raise not_found("this node's cluster layer does not take records from peers")
-    if not isinstance(record, dict):
-        raise bad_request("a database record must be a JSON object")
-    try:
-        changed = apply(record)
-    except ClusterError as e:
-        raise _cluster_error(e) from None
-    return json_response({"Changed": changed})
-
-
-async def internal_get_records(request: web.Request) -> web.Response:
-    node = node_of(request)
-    records = getattr(node.cluster, "all_records", lambda: [])()
-    return json_response({"Records": records})
-
-
 def add_routes(app: web.Application) -> None:
     app.router.add_put("/admin/databases", create_database)
     app.router.add_get("/admin/databases", get_database_record)
@@ -168,5 +146,3 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/databases/{db}/admin/record", database_settings)
     app.router.add_post("/databases/{db}/admin/revisions/config", revisions_config)
     app.router.add_post("/databases/{db}/admin/revisions/conflicts/config", revisions_conflicts_config)
-    app.router.add_put("/_internal/cluster/database-record", internal_put_record)
-    app.router.add_get("/_internal/cluster/database-records", internal_get_records)

@@ -9,13 +9,10 @@ from typing import Any
 from aiohttp import web
 
 from unkindness.server.db.clock import Clock
-from unkindness.server.cluster.options import cluster_mode, cluster_timeout, raft_snapshot_every
 from unkindness.server.cluster.raft_cluster import RaftCluster
 from unkindness.server.cluster.health import HealthWatcher
 from unkindness.server.cluster.txn_apply import ClusterTxApplier
 from unkindness.server.cluster.raft import routes as raft_routes
-from unkindness.server.cluster.static import StaticCluster
-from unkindness.server.cluster.view import ClusterView
 from unkindness.server.config import ServerConfig
 from unkindness.server.db.databases import DatabaseRegistry
 from unkindness.server.http import admin, batch, cluster_admin, cmpxchg, docs, hilo, topology
@@ -34,31 +31,24 @@ def build_node(config: ServerConfig, log: Log | None = None) -> Node:
     if log is None:
         stream = open(config.log_file, "a", buffering=1) if config.log_file else sys.stderr
         log = Log(stream, config.log_format, config.tag, clock.now_ms)
-    cluster: ClusterView
-    if cluster_mode(config) == "static":
-        cluster = StaticCluster(config.tag, config.url, config.peers, config.data_dir, log)
-    else:
-        cluster = RaftCluster(config.tag, config.url, config.data_dir, log, timeout=cluster_timeout(config),
-                              snapshot_every=raft_snapshot_every(config),
-                              defects=config.defects.names)
-    registry = DatabaseRegistry(config.data_dir, config.tag, cluster,
+    cluster = RaftCluster(config.tag, config.url, config.data_dir, log, timeout=config.cluster_timeout,
+                          snapshot_every=config.raft_snapshot_every, defects=config.defects.names)
+    registry = DatabaseRegistry(config.data_dir, cluster,
                                 ack_before_commit=config.defects.enabled("ack-before-fsync"), log=log)
-    if isinstance(cluster, RaftCluster):
-        applier = cluster.tx_applier = ClusterTxApplier(registry.get, cluster.topology_id, clock.iso, log,
-                                                        applied_index=lambda: cluster.raft.applied_index)
-        cluster.state.tx_listeners.append(applier.on_applied)
-        state = cluster.state
+    applier = cluster.tx_applier = ClusterTxApplier(registry.get, cluster.topology_id, clock.iso, log,
+                                                    applied_index=lambda: cluster.raft.applied_index)
+    cluster.state.tx_listeners.append(applier.on_applied)
+    state = cluster.state
 
-        def replay_missed(names: list[str]) -> None:
-            """Transactions a snapshot skipped, or committed before this copy opened, applied here whole."""
-            for name in names:
-                applier.replay(name, state.cluster_tx_window(name))
+    def replay_missed(names: list[str]) -> None:
+        """Transactions a snapshot skipped, or committed before this copy opened, applied here whole."""
+        for name in names:
+            applier.replay(name, state.cluster_tx_window(name))
 
-        state.restore_listeners.append(lambda: replay_missed(registry.names()))
-        registry.on_open(lambda db: replay_missed([db.name]))
+    state.restore_listeners.append(lambda: replay_missed(registry.names()))
+    registry.on_open(lambda db: replay_missed([db.name]))
     node = Node(config, clock, log, cluster, registry)
-    if isinstance(cluster, RaftCluster):
-        cluster.health = HealthWatcher(cluster, lambda name, tag: _caught_up(node, name, tag), log=log)
+    cluster.health = HealthWatcher(cluster, lambda name, tag: _caught_up(node, name, tag), log=log)
     return node
 
 
@@ -105,8 +95,7 @@ def build_app(config: ServerConfig, log: Log | None = None) -> web.Application:
     # Hot routes first: aiohttp tries the /databases/{db}/... routes in order.
     for module in (batch, docs, topology, admin, hilo, cluster_admin, cmpxchg):
         module.add_routes(app)
-    if isinstance(node.cluster, RaftCluster):
-        raft_routes.mount(app, node.cluster.raft)
+    raft_routes.mount(app, node.cluster.raft)
     replication_routes.add_routes(app)
 
     async def start(app: web.Application) -> None:

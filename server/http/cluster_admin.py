@@ -10,7 +10,7 @@ from aiohttp import web
 from unkindness.server.cluster.view import ClusterError
 from unkindness.server.http.errors import bad_request, json_response
 from unkindness.server.http.cli_urls import valid_url
-from unkindness.server.http.cluster_errors import api_error, raft_cluster
+from unkindness.server.http.cluster_errors import api_error
 from unkindness.server.http.common import node_of, param
 
 
@@ -18,7 +18,7 @@ async def add_node(request: web.Request) -> web.Response:
     """``PUT /admin/cluster/node?url=http://H:P[&tag=T]``: the leader adds the
     node (which must be running, alone) with the next tag (A, B, C... in order)."""
     node = node_of(request)
-    cluster = raft_cluster(node, "adding a cluster node")
+    cluster = node.cluster
     url = valid_url(param(request, "url"))
     tag = param(request, "tag") or None
     try:
@@ -33,7 +33,7 @@ async def remove_node(request: web.Request) -> web.Response:
     """``DELETE /admin/cluster/node?nodeTag=T``: leave the cluster; the node's
     database groups lose it first."""
     node = node_of(request)
-    cluster = raft_cluster(node, "removing a cluster node")
+    cluster = node.cluster
     tag = param(request, "nodeTag")
     if not tag:
         raise bad_request("DELETE /admin/cluster/node needs ?nodeTag=<tag>")
@@ -49,7 +49,7 @@ async def add_database_node(request: web.Request) -> web.Response:
     """``PUT /admin/databases/node?name=<db>&node=<tag>`` (RavenDB's AddDatabaseNodeOperation):
     the node joins the database group as a rehab and becomes a member once caught up."""
     node = node_of(request)
-    cluster = raft_cluster(node, "adding a node to a database group")
+    cluster = node.cluster
     name, tag = param(request, "name"), param(request, "node")
     if not name or not tag:
         raise bad_request("PUT /admin/databases/node needs ?name=<database>&node=<tag>")
@@ -72,7 +72,7 @@ async def cluster_status(request: web.Request) -> web.Response:
     """Role, term, leader, commit/applied index, and per database its members,
     rehabs, last etag and replication cursors (what peers confirmed)."""
     node = node_of(request)
-    cluster = raft_cluster(node, "cluster status")
+    cluster = node.cluster
     out = cluster.status()
     dbs = {}
     for name in cluster.database_names():

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from unkindness.server.cluster.raft_cluster import ClusterUnavailable, NotClusterLeader, RaftCluster
+from unkindness.server.cluster.raft_cluster import ClusterUnavailable, NotClusterLeader
 from unkindness.server.cluster.view import ClusterError
-from unkindness.server.http.errors import RAVEN, ApiError, concurrency, not_found, not_implemented
-from unkindness.server.node import Node
+from unkindness.server.http.errors import RAVEN, ApiError, concurrency, not_found
 
 #: Type of the 503 answered when no majority is reachable within --cluster-timeout.
 CLUSTER_UNAVAILABLE = RAVEN + "Cluster.ClusterUnavailableException"
@@ -24,9 +23,3 @@ def api_error(e: ClusterError) -> ApiError:
     return ApiError(e.status, "System.ArgumentException" if e.status < 500 else "System.InvalidOperationException",
                     str(e))
 
-
-def raft_cluster(node: Node, what: str) -> RaftCluster:
-    """The node's Raft cluster, or 501 for a static ``--peer`` group."""
-    if not isinstance(node.cluster, RaftCluster):
-        raise not_implemented(f"{what} on a static --peer cluster (start the nodes with --cluster raft)")
-    return node.cluster

@@ -38,7 +38,7 @@ from unkindness.server.cluster.state import guard_key
 from unkindness.server.cluster.txn_apply import raft_index_of
 from unkindness.server.cluster.view import ClusterError
 from unkindness.server.http.errors import bad_request, concurrency, json_response
-from unkindness.server.http.cluster_errors import api_error, raft_cluster
+from unkindness.server.http.cluster_errors import api_error
 from unkindness.server.http.common import database_of, node_of
 
 
@@ -116,7 +116,7 @@ def _conflict_message(conflicts: list[dict[str, Any]]) -> str:
 
 async def bulk_docs_cluster_wide(request: web.Request, body: dict[str, Any]) -> web.Response:
     node = node_of(request)
-    cluster = raft_cluster(node, "cluster-wide transactions")
+    cluster = node.cluster
     db = database_of(request)
     docs, cx = parse(body, cluster.topology_id())
     command = {"op": "cluster_tx", "db": db.name, "docs": docs, "cx": cx}

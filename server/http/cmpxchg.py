@@ -26,13 +26,13 @@ from aiohttp import web
 
 from unkindness.server.cluster.view import ClusterError
 from unkindness.server.http.errors import bad_request, database_missing, json_response, not_found
-from unkindness.server.http.cluster_errors import api_error, raft_cluster
+from unkindness.server.http.cluster_errors import api_error
 from unkindness.server.http.common import bool_param, int_param, node_of, param, params, read_json
 
 
 def _context(request: web.Request, what: str):
     node = node_of(request)
-    cluster = raft_cluster(node, "compare-exchange")
+    cluster = node.cluster
     db = request.match_info["db"]
     if cluster.database_record(db) is None:
         raise database_missing(db)

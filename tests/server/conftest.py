@@ -12,51 +12,34 @@ Use ``start_cluster`` (a factory) in any server test::
 
 Every node gets its own 127.0.0.x address (x = 2, 3, ...) and a free port, a
 data dir under ``tmp_path``, and its stderr (the JSON log) in ``node-<TAG>.log``
-next to it. Every process is killed at teardown, whatever the test did.
+next to it; the nodes form one Raft cluster, as a user's would. Every process
+is killed at teardown, whatever the test did.
 """
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from support.server_procs import TAGS, Cluster, NodeProcess, free_port
+from support.server_procs import Cluster, NodeProcess, free_port, new_cluster
 
 __all__ = ["Cluster", "NodeProcess", "free_port"]
 
 
 @pytest.fixture
 def start_cluster(tmp_path: Path):
-    """Factory: ``start_cluster(n=1, defects=(), extra_args=())`` -> :class:`Cluster` of
-    started nodes, each a static peer of the others. All are killed at teardown."""
+    """Factory: ``start_cluster(n=1, defects=(), extra_args=(), start=True)`` -> :class:`Cluster`
+    of started nodes formed into one Raft cluster (``start=False``: call ``cluster.start_all()``
+    after changing the nodes' arguments). All are killed at teardown."""
     clusters: list[Cluster] = []
 
     def start(n: int = 1, defects: list[str] | tuple[str, ...] = (), extra_args: list[str] | tuple[str, ...] = (),
               start: bool = True) -> Cluster:
-        base = len(clusters) * 10
-        nodes = []
-        for i in range(n):
-            host = f"127.0.0.{2 + base + i}"
-            tag = TAGS[i]
-            data = tmp_path / f"c{len(clusters)}" / tag
-            nodes.append(NodeProcess(tag, host, free_port(host), data, defects=list(defects),
-                                     extra_args=list(extra_args)))
-        for node in nodes:
-            node.peers = {o.tag: o.url for o in nodes if o is not node}
-        cluster = Cluster(nodes)
+        cluster = new_cluster(tmp_path / f"c{len(clusters)}", n, first_host=2 + len(clusters) * 10,
+                              defects=defects, extra_args=extra_args)
         clusters.append(cluster)
-        if start:
-            procs = list(nodes)
-            for node in procs:  # start all, then wait, so a 3-node cluster starts in parallel
-                node.log_path.parent.mkdir(parents=True, exist_ok=True)
-                log = open(node.log_path, "ab")
-                node.proc = subprocess.Popen(node.command(), stdout=log, stderr=log, stdin=subprocess.DEVNULL)
-                log.close()
-            for node in procs:
-                node.wait_ready()
-        return cluster
+        return cluster.start_all() if start else cluster
 
     yield start
     for c in clusters:

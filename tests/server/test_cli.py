@@ -22,8 +22,8 @@ SERVER = [sys.executable, "-m", "unkindness.server.cli"]
     (["--url", "localhost:80", "--data-dir", "{d}"], "must look like http://HOST:PORT"),
     (["--url", "http://127.0.0.1:1", "--data-dir", "{d}", "--defect", "nope"], "valid defects: ack-before-fsync"),
     (["--url", "http://127.0.0.1:1", "--data-dir", "{d}", "--tag", "a-b"], "--tag"),
-    (["--url", "http://127.0.0.1:1", "--data-dir", "{d}", "--peer", "B"], "B=http://HOST:PORT"),
-    (["--url", "http://127.0.0.1:1", "--data-dir", "{d}", "--peer", "A=http://127.0.0.1:2"], "used twice"),
+    (["--url", "http://127.0.0.1:1", "--data-dir", "{d}", "--peer", "B=http://127.0.0.1:2"],
+     "unrecognized arguments: --peer"),
     (["--url", "http://127.0.0.1:1", "--data-dir", "/proc/forbidden"], "not a writable directory"),
     (["--url", "http://127.0.0.1:1", "--data-dir", "{d}", "--clock-offset-ms", "soon"], "invalid int"),
 ])

@@ -1,7 +1,11 @@
-"""Real ``unkindness-server`` processes for tests: start, wait until ready,
-SIGKILL/SIGTERM, restart on the same port and data dir, read their JSON logs.
-Used by ``tests/server/conftest.py`` (the ``start_cluster`` fixture) and
-importable as ``support.server_procs``."""
+"""The one launcher of real ``unkindness-server`` processes for tests and
+benchmarks: start, wait until ready, form a Raft cluster through the leader,
+SIGKILL/SIGSTOP/SIGTERM, restart on the same port and data dir, read their
+JSON logs. Every node starts as a one-node Raft cluster; ``Cluster.form`` adds
+the others through the leader (``PUT /admin/cluster/node``), as a user would.
+
+Imported as ``support.server_procs`` by the tests' fixtures and as
+``tests.support.server_procs`` by the benchmarks."""
 
 from __future__ import annotations
 
@@ -14,11 +18,19 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 import requests
 
 SERVER = [sys.executable, "-m", "unkindness.server.cli"]
+TAGS = "ABCDEFGHIJ"
+NO_PROXY = {"http": None, "https": None}
+
+
+def http(method: str, url: str, **kw: Any) -> requests.Response:
+    """One request to a node on loopback (never through a proxy)."""
+    kw.setdefault("timeout", 15)
+    return requests.request(method, url, proxies=NO_PROXY, **kw)
 
 
 def free_port(host: str) -> int:
@@ -33,7 +45,6 @@ class NodeProcess:
     host: str
     port: int
     data_dir: Path
-    peers: dict[str, str] = field(default_factory=dict)
     defects: list[str] = field(default_factory=list)
     extra_args: list[str] = field(default_factory=list)
     proc: subprocess.Popen | None = None
@@ -48,17 +59,20 @@ class NodeProcess:
 
     def command(self) -> list[str]:
         cmd = SERVER + ["--url", self.url, "--data-dir", str(self.data_dir), "--tag", self.tag]
-        for tag, url in self.peers.items():
-            cmd += ["--peer", f"{tag}={url}"]
         for d in self.defects:
             cmd += ["--defect", d]
         return cmd + self.extra_args
 
-    def start(self, timeout: float = 30.0) -> "NodeProcess":
+    def spawn(self) -> None:
+        """Starts the process without waiting for it (see ``wait_ready``)."""
         assert self.proc is None or self.proc.poll() is not None, "already running"
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(self.command(), stdout=log, stderr=log, stdin=subprocess.DEVNULL)
         log.close()
+
+    def start(self, timeout: float = 30.0) -> "NodeProcess":
+        self.spawn()
         self.wait_ready(timeout)
         return self
 
@@ -79,8 +93,9 @@ class NodeProcess:
         return self.proc is not None and self.proc.poll() is None
 
     def kill(self) -> None:
-        """SIGKILL, and wait for the process to be gone."""
+        """SIGKILL (after SIGCONT: a stopped process must be continued to die), and wait for it to be gone."""
         if self.alive():
+            self.proc.send_signal(signal.SIGCONT)
             self.proc.send_signal(signal.SIGKILL)
         if self.proc is not None:
             self.proc.wait(timeout=10)
@@ -90,6 +105,12 @@ class NodeProcess:
         if self.alive():
             self.proc.send_signal(signal.SIGTERM)
         return self.proc.wait(timeout=timeout)
+
+    def pause(self) -> None:
+        self.proc.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        self.proc.send_signal(signal.SIGCONT)
 
     def logs(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
@@ -113,18 +134,90 @@ class Cluster:
     def node(self, tag: str) -> NodeProcess:
         return next(n for n in self.nodes if n.tag == tag)
 
+    def start_all(self, form: bool = True) -> "Cluster":
+        """Starts every node at once, waits for each, then (``form``) adds nodes[1:] through the leader."""
+        for n in self.nodes:
+            n.spawn()
+        try:
+            for n in self.nodes:
+                n.wait_ready()
+            if form and len(self.nodes) > 1:
+                self.form()
+        except BaseException:
+            self.kill_all()
+            raise
+        return self
+
+    def status(self, node: NodeProcess, timeout: float = 2) -> dict:
+        return http("GET", node.url + "/admin/cluster/status", timeout=timeout).json()
+
+    def leader(self, among: list[NodeProcess] | None = None, timeout: float = 10) -> NodeProcess:
+        """The node that says it leads (and that the others agree on)."""
+        deadline = time.monotonic() + timeout
+        among = among or [n for n in self.nodes if n.alive()]
+        while time.monotonic() < deadline:
+            for n in among:
+                with contextlib.suppress(requests.RequestException, ValueError):
+                    st = self.status(n, timeout=0.5)
+                    if st["Role"] == "leader":
+                        return n
+            time.sleep(0.02)
+        raise AssertionError(f"no leader among {[n.tag for n in among]} within {timeout}s")
+
+    def form(self) -> None:
+        """Add nodes[1:] through the leader (nodes[0] at first), in order (tags B, C, ...).
+        Retries while a membership change is pending (409) or leadership moves (421/503),
+        following the leader named in the answer."""
+        target = self.nodes[0].url
+        for n in self.nodes[1:]:
+            deadline = time.monotonic() + 20
+            while True:
+                r = http("PUT", target + "/admin/cluster/node", params={"url": n.url, "tag": n.tag})
+                if r.status_code == 200:
+                    assert r.json()["Tag"] == n.tag, r.text
+                    break
+                assert r.status_code in (409, 421, 503) and time.monotonic() < deadline, r.text
+                if r.status_code == 421 and r.json().get("LeaderUrl"):
+                    target = r.json()["LeaderUrl"]
+                time.sleep(0.1)
+        self.wait_members(len(self.nodes))
+
+    def wait_members(self, count: int, timeout: float = 10) -> None:
+        deadline = time.monotonic() + timeout
+        for n in self.nodes:
+            while True:
+                topo = http("GET", n.url + "/cluster/topology").json()
+                if len(topo["Topology"]["Members"]) == count and topo["Leader"]:
+                    break
+                assert time.monotonic() < deadline, f"{n.tag} sees {topo}"
+                time.sleep(0.05)
+
     def create_database(self, name: str, replication_factor: int | None = None, via: int = 0,
                         record: dict | None = None) -> dict:
-        """Create through the HTTP API of ``nodes[via]`` (like CreateDatabaseOperation)."""
-        factor = replication_factor or len(self.nodes)
-        body = {"DatabaseName": name, **(record or {})}
-        r = requests.put(f"{self.nodes[via].url}/admin/databases",
-                         params={"name": name, "replicationFactor": factor}, json=body, timeout=10)
+        """Creates through the HTTP API of ``nodes[via]`` (like CreateDatabaseOperation), then waits
+        until every running member of its group has opened it."""
+        r = http("PUT", self.nodes[via].url + "/admin/databases",
+                 params={"name": name, "replicationFactor": replication_factor or len(self.nodes)},
+                 json={"DatabaseName": name, **(record or {})})
         assert r.status_code in (200, 201), r.text
+        deadline = time.monotonic() + 10
+        group = http("GET", self.nodes[via].url + "/admin/databases", params={"name": name}).json()
+        for n in self.nodes:
+            if not n.alive() or n.tag not in group["Topology"]["Members"]:
+                continue
+            while http("GET", n.url + "/topology", params={"name": name}).status_code != 200:
+                assert time.monotonic() < deadline, f"{n.tag} never opened {name}"
+                time.sleep(0.05)
         return r.json()
 
+    def pause(self, node: NodeProcess) -> None:
+        node.pause()
+
+    def resume(self, node: NodeProcess) -> None:
+        node.resume()
+
     @contextlib.contextmanager
-    def store(self, database: str, urls: list[str] | None = None) -> Iterator["object"]:
+    def store(self, database: str, urls: list[str] | None = None) -> Iterator[Any]:
         """An initialised official ``ravendb.DocumentStore`` (topology cache off)."""
         from ravendb import DocumentStore
 
@@ -142,5 +235,26 @@ class Cluster:
                 n.kill()
 
 
+def new_cluster(root: Path, n: int, first_host: int = 2, defects: list[str] | tuple[str, ...] = (),
+                extra_args: list[str] | tuple[str, ...] = ()) -> Cluster:
+    """n nodes (tags A, B, ...) on 127.0.0.<first_host + i>, data under root/TAG; not started."""
+    nodes = []
+    for i in range(n):
+        host = f"127.0.0.{first_host + i}"
+        nodes.append(NodeProcess(TAGS[i], host, free_port(host), root / TAGS[i] / "data", defects=list(defects),
+                                 extra_args=list(extra_args)))
+    return Cluster(nodes)
 
-TAGS = "ABCDEFGHIJ"
+
+def start_cluster(root: Path, n: int, first_host: int = 2, defects: list[str] | tuple[str, ...] = (),
+                  extra_args: list[str] | tuple[str, ...] = (), form: bool = True) -> Cluster:
+    """``new_cluster`` started (all at once) and, with ``form``, formed into one Raft cluster."""
+    return new_cluster(root, n, first_host, defects, extra_args).start_all(form)
+
+
+def start_server(root: Path, database: str | None = "db", host: int = 1) -> NodeProcess:
+    """A real one-node server on 127.0.0.<host> with ``database`` created (None: none)."""
+    cluster = start_cluster(root, 1, first_host=host)
+    if database is not None:
+        cluster.create_database(database)
+    return cluster.nodes[0]

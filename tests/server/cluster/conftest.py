@@ -8,19 +8,19 @@ from pathlib import Path
 
 import pytest
 
-from support.cluster_procs import RaftGroup, start_group
+from support.server_procs import Cluster, start_cluster
 
 
 @pytest.fixture
 def raft_group(tmp_path: Path):
-    groups: list[RaftGroup] = []
+    groups: list[Cluster] = []
 
-    def start(n: int = 3, defects=(), extra_args=(), form: bool = True) -> RaftGroup:
-        g = start_group(tmp_path / f"g{len(groups)}", n, base=len(groups) * 10, defects=defects,
-                        extra_args=extra_args, form=form)
+    def start(n: int = 3, defects=(), extra_args=(), form: bool = True) -> Cluster:
+        g = start_cluster(tmp_path / f"g{len(groups)}", n, first_host=100 + len(groups) * 10, defects=defects,
+                          extra_args=extra_args, form=form)
         groups.append(g)
         return g
 
     yield start
     for g in groups:
-        g.cleanup()
+        g.kill_all()

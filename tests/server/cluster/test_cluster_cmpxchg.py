@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from support.cluster_procs import http, start_group
+from support.server_procs import http, start_cluster
 
 pytestmark = [pytest.mark.timeout(120)]
 
@@ -14,12 +14,12 @@ pytestmark = [pytest.mark.timeout(120)]
 @pytest.fixture(scope="module")
 def group(tmp_path_factory):
     """One 3-node cluster for the whole module (the tests use distinct keys)."""
-    g = start_group(tmp_path_factory.mktemp("cx"), 3, base=60)
+    g = start_cluster(tmp_path_factory.mktemp("cx"), 3, first_host=160)
     try:
         g.create_database("db")
         yield g
     finally:
-        g.cleanup()
+        g.kill_all()
 
 
 def cx(node, method, key, index=None, value=None, **extra):

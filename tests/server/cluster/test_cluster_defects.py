@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from support.cluster_procs import http
+from support.server_procs import http
 
 pytestmark = [pytest.mark.timeout(150)]
 
@@ -85,7 +85,7 @@ def test_stale_linearizable_reads_on_a_follower(raft_group):
         finally:
             g.resume(leader)
             g.resume(other)
-        g.cleanup()
+        g.kill_all()
         return got.status_code == 200
 
     assert not answers_alone([])                       # read index: no leader, no linearizable answer

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from support.cluster_procs import http
+from support.server_procs import http
 
 pytestmark = [pytest.mark.timeout(120)]
 

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from support.cluster_procs import http, start_group
+from support.server_procs import http, start_cluster
 
 pytestmark = [pytest.mark.timeout(120)]
 
@@ -41,12 +41,12 @@ def wait_doc(node, doc_id, pred, timeout=10):
 @pytest.fixture(scope="module")
 def group(tmp_path_factory):
     """One 3-node cluster for the whole module (the tests use distinct keys)."""
-    g = start_group(tmp_path_factory.mktemp("txn"), 3, base=70)
+    g = start_cluster(tmp_path_factory.mktemp("txn"), 3, first_host=170)
     try:
         g.create_database("db")
         yield g
     finally:
-        g.cleanup()
+        g.kill_all()
 
 
 def test_commit_applies_on_every_member_with_a_transaction_index(group):

@@ -18,7 +18,7 @@ import time
 import aiohttp
 import pytest
 
-from support.cluster_procs import http
+from support.server_procs import http
 
 pytestmark = [pytest.mark.timeout(180)]
 

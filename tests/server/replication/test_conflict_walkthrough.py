@@ -100,8 +100,6 @@ def test_walkthrough_for_each_resolver(start_cluster) -> None:
 def test_clock_skew_has_its_real_effect_on_latest(start_cluster) -> None:
     cluster = start_cluster(2, start=False)
     cluster.nodes[0].extra_args = ["--clock-offset-ms", "3600000"]  # A's clock runs an hour ahead
-    for n in cluster.nodes:
-        n.data_dir.parent.mkdir(parents=True, exist_ok=True)
-        n.start()
+    cluster.start_all()
     walkthrough(cluster, {"latest": SETUPS["latest"]})
     assert converged(cluster, "latest", "users/1") == {"Name": "John"}  # A's earlier write looks later, and wins
