@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from unkindness.harness.generator import Completion, Invocation, Workers, run_phase
-from unkindness.harness.recorder import Recorder
+from unkindness.harness.history.recorder import Recorder
 
 
 class Reads:

@@ -25,7 +25,7 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 from .history import HistoryError
-from .stats import brief, gc_paused, event_time, make_op, scan_ops
+from .history import brief, event_time, gc_paused, make_op, scan_ops
 
 MAX_POINTS = 2000  # totals-over-time points kept for drawing
 MAX_BAD_POINTS = 1000  # bad reads always kept among them; beyond this many, evenly spaced ones

@@ -53,7 +53,7 @@ from dataclasses import dataclass
 from typing import Any, Collection, Iterable
 
 from .history import HistoryError
-from .stats import brief, event_time, gc_paused, make_op, scan_ops
+from .history import brief, event_time, gc_paused, make_op, scan_ops
 
 MAX_LISTED = 100  # divergent documents / cart problems described in full
 MAX_DIFF_PATHS = 20

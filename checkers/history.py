@@ -12,6 +12,14 @@ Semantics (Jepsen's):
   its invocation, or never. Such an op is *indeterminate* and its ``end`` is
   ``None`` (it stays concurrent with everything after its invocation).
 Nemesis events (process ``"nemesis"``) are kept apart from client operations.
+
+Two ways to pair, with the same rules and the same ``HistoryError`` messages:
+``pair`` builds an ``Op`` for every operation (what the linearizability and
+cycle checkers search); ``scan_ops`` yields the raw events of the operations
+of the kinds asked for, because building a million ``Op`` objects costs
+seconds and the linear checkers (bank, sets, convergence, cart, stats) each
+need a few kinds only; ``make_op`` builds the ``Op`` of one raw operation that
+ends up as evidence, so evidence always uses ``Op.to_dict()``.
 """
 
 from __future__ import annotations
@@ -20,7 +28,7 @@ import gc
 from contextlib import contextmanager
 from dataclasses import dataclass
 from operator import itemgetter
-from typing import Any, Iterable, Iterator
+from typing import Any, Collection, Iterable, Iterator
 
 NEMESIS = "nemesis"
 COMPLETION_TYPES = ("ok", "fail", "info")
@@ -198,3 +206,104 @@ def pair(history: Iterable[dict]) -> Paired:
 def client_ops(history: Iterable[dict]) -> list[Op]:
     """The paired client operations only."""
     return pair(history).ops
+
+
+# (f, type, invoke_index, invoke_event, completion_index_or_None, completion_event_or_None)
+RawOp = tuple[Any, str, int, dict, "int | None", "dict | None"]
+
+
+def brief(value: Any, limit: int = 200) -> str:
+    """``repr`` cut to ``limit`` characters, for error messages about huge values."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + f"... ({len(text)} characters)"
+
+
+def _bad_event(ev: Any, pos: int) -> HistoryError:
+    if not isinstance(ev, dict):
+        return HistoryError(f"event {pos}: expected an object, got {type(ev).__name__}")
+    idx = ev.get("index", pos)
+    typ = ev.get("type")
+    if typ not in EVENT_TYPES:
+        return HistoryError(f"event {idx}: type must be one of {', '.join(EVENT_TYPES)}, got {typ!r}")
+    t = ev.get("time")
+    if t is not None and (isinstance(t, bool) or not isinstance(t, (int, float))):
+        return HistoryError(f"event {idx}: time must be a number, got {t!r}")
+    return HistoryError(f"event {idx}: process must be a number or name, got {ev.get('process')!r}")
+
+
+def scan_ops(history: Iterable[dict], fs: Collection[str] | None = None) -> Iterator[RawOp]:
+    """Yields the operations whose f is in ``fs`` (all when None), as raw events.
+
+    An operation is yielded when it completes, and ops never completed are
+    yielded (with completion None) after the last event. Raises HistoryError
+    exactly where ``history.pair`` would.
+    """
+    pending: dict[Any, tuple[int, dict]] = {}
+    pos = -1
+    for pos, ev in enumerate(history):
+        try:
+            typ = ev["type"]
+            proc = ev["process"]
+            t = ev.get("time", pos)
+            if t.__class__ is not int and t is not None and (isinstance(t, bool) or not isinstance(t, (int, float))):
+                raise _bad_event(ev, pos)
+            if typ not in EVENT_TYPES or proc is None:
+                raise _bad_event(ev, pos)
+            if proc == NEMESIS:
+                continue
+            if typ == "invoke":
+                if proc in pending:
+                    prev = pending[proc][1]
+                    raise HistoryError(
+                        f"event {ev.get('index', pos)}: process {proc!r} invoked {ev.get('f')!r} while its "
+                        f"{prev.get('f')!r} (event {prev.get('index', pending[proc][0])}) has not completed"
+                    )
+                pending[proc] = (pos, ev)
+                continue
+            inv = pending.pop(proc, None)
+        except (KeyError, TypeError, AttributeError):
+            raise _bad_event(ev, pos) from None
+        f = ev.get("f")
+        if inv is None:
+            raise HistoryError(f"event {ev.get('index', pos)}: {typ} of {f!r} by process {proc!r} has no invoke before it")
+        ipos, iev = inv
+        if f != iev.get("f"):
+            raise HistoryError(
+                f"event {ev.get('index', pos)}: completion f {f!r} does not match its invoke's f "
+                f"{iev.get('f')!r} (event {iev.get('index', ipos)})"
+            )
+        if fs is None or f in fs:
+            yield f, typ, ipos, iev, pos, ev
+    for ipos, iev in pending.values():
+        f = iev.get("f")
+        if fs is None or f in fs:
+            yield f, "info", ipos, iev, None, None
+
+
+def event_time(ev: dict, pos: int) -> int:
+    """An event's time in ns (its position when it has none), as ``pair`` reads it."""
+    t = ev.get("time")
+    return pos if t is None else int(t)
+
+
+def make_op(raw: RawOp) -> Op:
+    """The ``Op`` that ``history.pair`` would build for one raw operation.
+
+    Its ``id`` is the invoke's position in the history (pair numbers ops
+    instead); ``to_dict()``, which evidence uses, is identical.
+    """
+    f, typ, ipos, iev, cpos, cev = raw
+    op = Op(
+        id=ipos, process=iev.get("process"), f=f, invoke_value=iev.get("value"),
+        value=iev.get("value"), type=typ, start=event_time(iev, ipos), end=None,
+        invoke_index=iev.get("index", ipos), node=iev.get("node"),
+    )
+    if cev is not None:
+        op.value = cev.get("value")
+        op.complete_index = cev.get("index", cpos)
+        op.completed_at = event_time(cev, cpos)
+        op.end = None if typ == "info" else op.completed_at
+        if cev.get("node") is not None:
+            op.node = cev.get("node")
+        op.error = cev.get("error")
+    return op

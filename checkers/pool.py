@@ -21,7 +21,7 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 from .history import HistoryError, Op, pair
-from .stats import gc_paused
+from .history import gc_paused
 
 MAX_LISTED = 50
 INF = float("inf")

@@ -45,7 +45,7 @@ import heapq
 from typing import Any, Collection, Iterable
 
 from .history import HistoryError
-from .stats import brief, gc_paused, make_op, scan_ops
+from .history import brief, gc_paused, make_op, scan_ops
 
 MAX_LISTED = 1000  # lost / unexpected elements described in full
 MAX_STALE_LISTED = 100

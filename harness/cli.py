@@ -19,7 +19,8 @@ from typing import Any
 import click
 
 from unkindness import nemeses, workloads
-from unkindness.harness import checking, history_files, runtimes
+from unkindness.harness import checking, runtimes
+from unkindness.harness.history import files as history_files
 from unkindness.harness import options as options_mod
 from unkindness.harness.client import CLIENT_MODES, FAILOVER_WRITES
 

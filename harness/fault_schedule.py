@@ -15,7 +15,7 @@ import random
 import threading
 from typing import Callable, Sequence
 
-from unkindness.harness.recorder import Recorder
+from unkindness.harness.history.recorder import Recorder
 from unkindness.nemeses.base import Nemesis
 
 

@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol
 
-from unkindness.harness.recorder import Recorder
+from unkindness.harness.history.recorder import Recorder
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,8 +27,8 @@ from unkindness.harness import options as options_mod
 from unkindness.harness.client import NodeClient, Topology, make_client
 from unkindness.harness.db import Cluster
 from unkindness.harness.generator import Completion, Workers, run_phase
-from unkindness.harness.history_files import load, write_edn
-from unkindness.harness.recorder import Recorder
+from unkindness.harness.history.files import load, write_edn
+from unkindness.harness.history.recorder import Recorder
 from unkindness.harness.resources import Journal, new_run_id
 from unkindness.harness import runtimes
 from unkindness.harness.fault_schedule import NemesisSchedule

@@ -13,13 +13,13 @@ __version__ = "0.1.0"
 
 def load_history(path):  # noqa: ANN001, ANN201 - the DataFrame type lives in pandas
     """One row per operation: process, f, type, invoke/complete index and time, latency, node, value, error."""
-    from unkindness.harness.frames import load_history as load
+    from unkindness.harness.history.frames import load_history as load
 
     return load(path)
 
 
 def load_faults(path):  # noqa: ANN001, ANN201
     """A results folder's fault intervals: kind, start, end (seconds), nodes, description."""
-    from unkindness.harness.frames import load_faults as load
+    from unkindness.harness.history.frames import load_faults as load
 
     return load(path)

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from unkindness.checkers.history import HistoryError, Op, pair
-from unkindness.harness.history_files import BadHistoryFile, load
+from unkindness.harness.history.files import BadHistoryFile, load
 
 HISTORY_NAMES = ("history.jsonl", "history.json", "history.edn")
 

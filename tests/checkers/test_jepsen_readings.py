@@ -16,7 +16,7 @@ import pytest
 from unkindness.checkers.cycles import check_list_append
 from unkindness.checkers.history import HistoryError
 from unkindness.checkers.linear import check
-from unkindness.harness.history_files import load
+from unkindness.harness.history.files import load
 
 DATA = Path(__file__).parent / "data"
 HARNESS = str(Path(sys.executable).with_name("harness"))

@@ -4,7 +4,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from unkindness.checkers.history import HistoryError, pair
-from unkindness.checkers.stats import check_stats, make_op, scan_ops
+from unkindness.checkers.history import make_op, scan_ops
+from unkindness.checkers.stats import check_stats
 
 pytestmark = pytest.mark.timeout(120)
 

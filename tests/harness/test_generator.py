@@ -4,8 +4,8 @@ import time
 
 from unkindness.checkers.history import pair
 from unkindness.harness.generator import Completion, Invocation, Workers, run_phase
-from unkindness.harness.history_files import load
-from unkindness.harness.recorder import Recorder
+from unkindness.harness.history.files import load
+from unkindness.harness.history.recorder import Recorder
 
 
 class CountingSource:

@@ -249,7 +249,7 @@ def write_folder(run_dir: Path, workload: str, events: list[dict], fault: tuple[
 def check_folder(run_dir: Path, names: list[str], extra: dict | None = None, model: str | None = None) -> dict:
     """Runs the real checkers on the folder's history and writes results.json."""
     from unkindness.harness.checking import CheckOptions, run_checkers
-    from unkindness.harness.history_files import load
+    from unkindness.harness.history.files import load
 
     events = load(Path(run_dir) / "history.jsonl").events
     res = run_checkers(events, names, CheckOptions(model=model, extra=extra or {}))

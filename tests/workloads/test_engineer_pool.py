@@ -9,8 +9,8 @@ import pytest
 from unkindness.checkers.pool import check_pool
 from unkindness.harness.client import NodeAddress, NodeClient
 from unkindness.harness.generator import Workers, run_phase
-from unkindness.harness.recorder import Recorder
-from unkindness.harness.history_files import load
+from unkindness.harness.history.recorder import Recorder
+from unkindness.harness.history.files import load
 from unkindness.workloads.base import RunContext
 from unkindness.workloads.engineer_pool import KEY, EngineerPool, Options
 

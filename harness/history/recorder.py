@@ -14,7 +14,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from unkindness.harness.history_files import HistoryWriter
+from unkindness.harness.history.files import HistoryWriter
 
 
 class Recorder:

@@ -1,7 +1,7 @@
 import pytest
 from hypothesis import given, strategies as st
 
-from unkindness.harness.edn import EdnError, Keyword, iter_forms, loads
+from unkindness.harness.history.edn import EdnError, Keyword, iter_forms, loads
 
 
 def test_reads_jepsen_op_maps_including_tagged_records():

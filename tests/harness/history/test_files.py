@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from unkindness.harness.history_files import BadHistoryFile, HistoryWriter, load
+from unkindness.harness.history.files import BadHistoryFile, HistoryWriter, load
 
 
 def write(tmp_path, name, text):
@@ -93,7 +93,7 @@ def test_hostile_inputs_are_refused_by_place_not_by_a_traceback(tmp_path, name, 
 @pytest.mark.parametrize("kind", ["register", "bank", "set", "cart", "list-append", "engineer-pool"])
 def test_history_edn_round_trips_every_workloads_events(tmp_path, kind):
     """Our runs in Jepsen's format: history.edn reads back as the very events of history.jsonl."""
-    from unkindness.harness.history_files import write_edn
+    from unkindness.harness.history.files import write_edn
     from support.synthetic_runs import build
 
     run = build(tmp_path / kind, kind)

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 import unkindness
-from unkindness.harness.history_files import write_edn
+from unkindness.harness.history.files import write_edn
 from support.synthetic_runs import build
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, IO
 
 from unkindness.checkers.history import EVENT_TYPES, NEMESIS, HistoryError, pair
-from unkindness.harness.edn import EdnError, Keyword, Symbol, Tagged, iter_forms
+from unkindness.harness.history.edn import EdnError, Keyword, Symbol, Tagged, iter_forms
 
 
 class BadHistoryFile(ValueError):
@@ -82,7 +82,7 @@ def load(path: str | os.PathLike) -> LoadedHistory:
     return loaded
 
 
-MAX_DEPTH = 200  # as harness/edn.py: op values nest a few levels; deeper ones are refused
+MAX_DEPTH = 200  # as harness/history/edn.py: op values nest a few levels; deeper ones are refused
 
 
 def _too_deep(v: Any, limit: int = MAX_DEPTH) -> bool:
@@ -217,7 +217,7 @@ EDN_KEYS = ("index", "time", "process", "type", "f", "value", "node", "error")
 def event_to_edn(ev: dict) -> str:
     """One event as a Jepsen op map: :type, :f and the nemesis process as keywords, a list-append
     txn's micro-op names as keywords ([:append k v], [:r k [...]]), other values as they are."""
-    from unkindness.harness.edn import Keyword, dumps
+    from unkindness.harness.history.edn import Keyword, dumps
 
     op: dict[str, Any] = {}
     for k in EDN_KEYS:

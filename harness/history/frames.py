@@ -32,7 +32,7 @@ def load_history(path: str | os.PathLike) -> Any:
     import pandas as pd
 
     from unkindness.checkers.history import pair
-    from unkindness.harness.history_files import load
+    from unkindness.harness.history.files import load
 
     ops = pair(load(_history_path(path)).events).ops
     rows = [{
