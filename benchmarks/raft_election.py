@@ -25,7 +25,7 @@ import time
 
 import aiohttp
 
-from tests.support.raft_kv_cluster import Cluster, Node
+from tests.support.raft_kv_cluster import RaftKvCluster, RaftKvNode
 
 
 def percentile(xs: list[float], p: float) -> float:
@@ -36,7 +36,7 @@ def percentile(xs: list[float], p: float) -> float:
     return xs[k]
 
 
-def cpu_seconds(node: Node) -> float:
+def cpu_seconds(node: RaftKvNode) -> float:
     """utime + stime of the node process, from /proc (Linux)."""
     try:
         with open(f"/proc/{node.proc.pid}/stat") as f:
@@ -47,7 +47,7 @@ def cpu_seconds(node: Node) -> float:
 
 
 def election_times(size: int, kills: int, base: str) -> list[float]:
-    c = Cluster(os.path.join(base, f"elect{size}"), host_base=60)
+    c = RaftKvCluster(os.path.join(base, f"elect{size}"), host_base=60)
     try:
         c.start(size)
         out = []
@@ -93,7 +93,7 @@ async def load(url: str, seconds: float, concurrency: int) -> tuple[list[float],
 
 
 def throughput(size: int, seconds: float, concurrency: int, base: str) -> dict:
-    c = Cluster(os.path.join(base, f"tput{size}"), host_base=80)
+    c = RaftKvCluster(os.path.join(base, f"tput{size}"), host_base=80)
     try:
         c.start(size)
         leader, _ = c.wait_leader(timeout=15)

@@ -179,61 +179,11 @@ class Cluster:
     def form(self, timeout: float) -> None:
         """Add every other node through the first (the leader of its one-node
         cluster), in order, so tags are A, B, C... as the servers were told."""
-        deadline = time.monotonic() + timeout
-        for a in self.addresses[1:]:
-            # Only the first node's cluster is being grown: the others are still one-node clusters
-            # of their own (or joined but not yet told), so a retry never goes to them.
-            self._through_leader("PUT", "/admin/cluster/node", {"url": a.url, "tag": a.tag}, deadline,
-                                 f"adding {a.name} to the cluster", self.addresses[0].url, stay=True)
-        for a in self.addresses:
-            while True:
-                try:
-                    topo = requests.get(f"{a.url}/cluster/topology", timeout=1).json()
-                    if len(topo["Topology"]["Members"]) == len(self.addresses):
-                        break
-                except (requests.RequestException, ValueError, KeyError):
-                    pass
-                if time.monotonic() > deadline:
-                    raise DbError(f"{a.name} did not see all {len(self.addresses)} cluster members "
-                                  f"within {timeout:g} s")
-                time.sleep(0.05)
+        form_cluster(self.addresses, time.monotonic() + timeout)
 
     def _through_leader(self, method: str, path: str, params: dict, deadline: float, what: str,
                         target: str | None = None, stay: bool = False) -> dict:
-        """A cluster command sent to the leader: follows 421 + LeaderUrl, retries while another
-        membership change is pending (409) or leadership moves (503), until the deadline.
-        ``stay``: retry the same node rather than asking the next one when it cannot answer."""
-        target = target or self.addresses[0].url
-        while True:
-            try:
-                r = requests.request(method, target + path, params=params, timeout=max(deadline - time.monotonic(), 1))
-            except requests.RequestException as e:
-                others = [a.url for a in self.addresses if a.url != target]
-                if time.monotonic() > deadline or not others:
-                    raise DbError(f"{what} through {target} failed: {e}") from None
-                if not stay:
-                    target = others[0]
-                time.sleep(0.1)
-                continue
-            if r.status_code == 200:
-                try:
-                    return r.json()
-                except ValueError:
-                    return {}
-            if r.status_code not in (409, 421, 503) or time.monotonic() > deadline:
-                raise DbError(f"{what} through {target}: {r.status_code} {r.text[:300]}")
-            leader = None
-            if r.status_code == 421:
-                try:
-                    leader = r.json().get("LeaderUrl")
-                except ValueError:
-                    pass
-            if leader:
-                target = leader
-            elif r.status_code != 409 and not stay:  # nobody known to lead: ask the next node
-                urls = [a.url for a in self.addresses]
-                target = urls[(urls.index(target) + 1) % len(urls)] if target in urls else urls[0]
-            time.sleep(0.1)
+        return through_leader(method, path, params, deadline, what, [a.url for a in self.addresses], target, stay)
 
     def create_database(self, timeout: float) -> None:
         first = self.addresses[0]
@@ -314,3 +264,67 @@ class Cluster:
             except (RuntimeError_, OSError) as e:
                 (self.node_dir(node)).mkdir(parents=True, exist_ok=True)
                 (self.node_dir(node) / "server.log").write_text(f"(log not fetched from {node.name}: {e})\n")
+
+
+def through_leader(method: str, path: str, params: dict, deadline: float, what: str, urls: Sequence[str],
+                   target: str | None = None, stay: bool = False) -> dict:
+    """A cluster command sent to the leader: follows 421 + LeaderUrl, retries while another
+    membership change is pending (409) or leadership moves (503), until the deadline.
+    ``urls`` are the cluster's nodes (the first is asked first); ``stay``: retry the same
+    node rather than asking the next one when it cannot answer."""
+    target = target or urls[0]
+    while True:
+        try:
+            r = requests.request(method, target + path, params=params, timeout=max(deadline - time.monotonic(), 1))
+        except requests.RequestException as e:
+            others = [u for u in urls if u != target]
+            if time.monotonic() > deadline or not others:
+                raise DbError(f"{what} through {target} failed: {e}") from None
+            if not stay:
+                target = others[0]
+            time.sleep(0.1)
+            continue
+        if r.status_code == 200:
+            try:
+                return r.json()
+            except ValueError:
+                return {}
+        if r.status_code not in (409, 421, 503) or time.monotonic() > deadline:
+            raise DbError(f"{what} through {target}: {r.status_code} {r.text[:300]}")
+        leader = None
+        if r.status_code == 421:
+            try:
+                leader = r.json().get("LeaderUrl")
+            except ValueError:
+                pass
+        if leader:
+            target = leader
+        elif r.status_code != 409 and not stay:  # nobody known to lead: ask the next node
+            target = urls[(list(urls).index(target) + 1) % len(urls)] if target in urls else urls[0]
+        time.sleep(0.1)
+
+
+def form_cluster(members: Sequence[NodeAddress], deadline: float) -> None:
+    """Forms one Raft cluster of servers that each started alone: adds members[1:] through the
+    first (the leader of its one-node cluster), in order, under their tags, then waits until
+    every member sees all of them and a leader. The one way clusters are formed, by the
+    harness on any runtime and by the tests and benchmarks on loopback."""
+    urls = [a.url for a in members]
+    for a in members[1:]:
+        # Only the first node's cluster is being grown: the others are still one-node clusters
+        # of their own (or joined but not yet told), so a retry never goes to them.
+        out = through_leader("PUT", "/admin/cluster/node", {"url": a.url, "tag": a.tag}, deadline,
+                             f"adding {a.name} to the cluster", urls, urls[0], stay=True)
+        if a.tag and out.get("Tag") not in (None, a.tag):
+            raise DbError(f"{a.name} joined the cluster as {out.get('Tag')}, not {a.tag}")
+    for a in members:
+        while True:
+            try:
+                topo = requests.get(f"{a.url}/cluster/topology", timeout=1).json()
+                if len(topo["Topology"]["Members"]) == len(members) and topo.get("Leader"):
+                    break
+            except (requests.RequestException, ValueError, KeyError, TypeError):
+                pass
+            if time.monotonic() > deadline:
+                raise DbError(f"{a.name} did not see all {len(members)} cluster members and a leader in time")
+            time.sleep(0.05)

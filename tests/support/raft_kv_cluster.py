@@ -1,7 +1,7 @@
 """A launcher for local clusters of raft_kv_node processes on loopback addresses (127.0.0.x).
 
 Used by the Raft integration tests and benchmarks/raft_election.py. Every
-process started here is remembered; ``Cluster.destroy()`` sends SIGCONT then
+process started here is remembered; ``RaftKvCluster.destroy()`` sends SIGCONT then
 SIGKILL to each (a stopped process must be continued to die) and reaps it; the
 pytest fixture calls it even when a test fails.
 """
@@ -42,7 +42,7 @@ def free_port(host: str) -> int:
         return s.getsockname()[1]
 
 
-class Node:
+class RaftKvNode:
     def __init__(self, i: int, host: str, base_dir: str) -> None:
         self.i = i
         self.host = host
@@ -58,21 +58,21 @@ class Node:
         return self.proc is not None and self.proc.poll() is None
 
 
-class Cluster:
+class RaftKvCluster:
     def __init__(self, base_dir: str, defects: list[str] | None = None, extra: list[str] | None = None,
                  host_base: int = 20) -> None:
         self.base_dir = base_dir
         self.defects = defects or []
         self.extra = extra or []
-        self.nodes: list[Node] = []
+        self.nodes: list[RaftKvNode] = []
         self.host_base = host_base
         self.http = requests.Session()
         self.http.trust_env = False  # loopback only, never a proxy
 
     # ---- processes ------------------------------------------------------------
-    def add_node(self, join: Node | None = None) -> Node:
+    def add_node(self, join: RaftKvNode | None = None) -> RaftKvNode:
         i = len(self.nodes)
-        node = Node(i, f"127.0.0.{self.host_base + i}", self.base_dir)
+        node = RaftKvNode(i, f"127.0.0.{self.host_base + i}", self.base_dir)
         node.args = ["--url", node.url, "--data-dir", node.data_dir, *self.extra]
         for d in self.defects:
             node.args += ["--defect", d]
@@ -80,7 +80,7 @@ class Cluster:
         self.spawn(node, join)
         return node
 
-    def spawn(self, node: Node, join: Node | None = None) -> None:
+    def spawn(self, node: RaftKvNode, join: RaftKvNode | None = None) -> None:
         os.makedirs(node.data_dir, exist_ok=True)
         args = node_argv(*node.args)
         if join is not None:
@@ -103,7 +103,7 @@ class Cluster:
         self.wait_members(n, timeout)
         return elected
 
-    def kill(self, node: Node) -> None:
+    def kill(self, node: RaftKvNode) -> None:
         if node.proc and node.proc.poll() is None:
             if node.paused:
                 node.proc.send_signal(signal.SIGCONT)
@@ -111,15 +111,15 @@ class Cluster:
             node.proc.wait(10)
         node.paused = False
 
-    def restart(self, node: Node) -> None:
+    def restart(self, node: RaftKvNode) -> None:
         self.kill(node)
         self.spawn(node)
 
-    def pause(self, node: Node) -> None:
+    def pause(self, node: RaftKvNode) -> None:
         node.proc.send_signal(signal.SIGSTOP)
         node.paused = True
 
-    def resume(self, node: Node) -> None:
+    def resume(self, node: RaftKvNode) -> None:
         node.proc.send_signal(signal.SIGCONT)
         node.paused = False
 
@@ -135,7 +135,7 @@ class Cluster:
         self.http.close()
 
     # ---- HTTP -------------------------------------------------------------------
-    def status(self, node: Node, timeout: float = 0.5) -> dict | None:
+    def status(self, node: RaftKvNode, timeout: float = 0.5) -> dict | None:
         if not node.alive or node.paused:
             return None
         try:
@@ -144,7 +144,7 @@ class Cluster:
         except (requests.RequestException, ValueError):
             return None
 
-    def wait_up(self, node: Node, timeout: float = 15.0) -> dict:
+    def wait_up(self, node: RaftKvNode, timeout: float = 15.0) -> dict:
         """Wait until ``node`` answers /status."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -154,7 +154,7 @@ class Cluster:
             time.sleep(0.05)
         raise AssertionError(f"{node.url} did not answer within {timeout}s")
 
-    def leaders(self, among: list[Node] | None = None) -> list[tuple[Node, dict]]:
+    def leaders(self, among: list[RaftKvNode] | None = None) -> list[tuple[RaftKvNode, dict]]:
         out = []
         for node in among or self.nodes:
             st = self.status(node)
@@ -162,8 +162,8 @@ class Cluster:
                 out.append((node, st))
         return out
 
-    def wait_leader(self, among: list[Node] | None = None, timeout: float = 5.0,
-                    exclude: Node | None = None) -> tuple[Node, dict]:
+    def wait_leader(self, among: list[RaftKvNode] | None = None, timeout: float = 5.0,
+                    exclude: RaftKvNode | None = None) -> tuple[RaftKvNode, dict]:
         """The single leader (highest term) among live nodes; raises on timeout."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -186,7 +186,7 @@ class Cluster:
             time.sleep(0.05)
         raise AssertionError(f"cluster did not reach {n} members in {timeout}s: {[self.status(x) for x in self.nodes]}")
 
-    def wait_caught_up(self, node: Node, timeout: float = 15.0) -> dict:
+    def wait_caught_up(self, node: RaftKvNode, timeout: float = 15.0) -> dict:
         """Wait until ``node`` answers and has applied what the current leader has committed."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -198,20 +198,20 @@ class Cluster:
             time.sleep(0.05)
         raise AssertionError(f"{node.url} did not catch up in {timeout}s: {self.status(node)}")
 
-    def put(self, node: Node, key: str, value: Any, timeout: float = 5.0) -> requests.Response:
+    def put(self, node: RaftKvNode, key: str, value: Any, timeout: float = 5.0) -> requests.Response:
         return self.http.post(node.url + "/kv/put", json={"key": key, "value": value, "timeout": timeout},
                               timeout=timeout + 3)
 
-    def cas(self, node: Node, key: str, expected: Any, new: Any, timeout: float = 5.0) -> requests.Response:
+    def cas(self, node: RaftKvNode, key: str, expected: Any, new: Any, timeout: float = 5.0) -> requests.Response:
         return self.http.post(node.url + "/kv/cas", json={"key": key, "expected": expected, "new": new,
                                                           "timeout": timeout}, timeout=timeout + 3)
 
-    def get(self, node: Node, key: str, mode: str = "linearizable", timeout: float = 5.0) -> requests.Response:
+    def get(self, node: RaftKvNode, key: str, mode: str = "linearizable", timeout: float = 5.0) -> requests.Response:
         return self.http.get(node.url + "/kv/get", params={"key": key, "mode": mode, "timeout": timeout},
                              timeout=timeout + 3)
 
     # ---- logs -------------------------------------------------------------------
-    def records(self, node: Node) -> list[dict]:
+    def records(self, node: RaftKvNode) -> list[dict]:
         path = os.path.join(node.data_dir, "raft.jsonl")
         return read_records(path) if os.path.exists(path) else []
 
@@ -223,7 +223,7 @@ class Cluster:
                     found[(r.get("cluster"), r["term"])].add(r["node"])
         return found
 
-    def election_delay(self, since: float, nodes: list[Node] | None = None) -> float:
+    def election_delay(self, since: float, nodes: list[RaftKvNode] | None = None) -> float:
         """From the moment a majority of ``nodes`` had started (their own "started" records after the
         wall-clock time ``since``) to the first "became_leader" record after that: the election time
         without the interpreter's start-up, which on a loaded 2-core machine can take seconds."""

@@ -22,6 +22,9 @@ from typing import Any, Iterator
 
 import requests
 
+from unkindness.harness.client import NodeAddress
+from unkindness.harness.db import form_cluster
+
 SERVER = [sys.executable, "-m", "unkindness.server.cli"]
 TAGS = "ABCDEFGHIJ"
 NO_PROXY = {"http": None, "https": None}
@@ -164,23 +167,10 @@ class Cluster:
             time.sleep(0.02)
         raise AssertionError(f"no leader among {[n.tag for n in among]} within {timeout}s")
 
-    def form(self) -> None:
-        """Add nodes[1:] through the leader (nodes[0] at first), in order (tags B, C, ...).
-        Retries while a membership change is pending (409) or leadership moves (421/503),
-        following the leader named in the answer."""
-        target = self.nodes[0].url
-        for n in self.nodes[1:]:
-            deadline = time.monotonic() + 20
-            while True:
-                r = http("PUT", target + "/admin/cluster/node", params={"url": n.url, "tag": n.tag})
-                if r.status_code == 200:
-                    assert r.json()["Tag"] == n.tag, r.text
-                    break
-                assert r.status_code in (409, 421, 503) and time.monotonic() < deadline, r.text
-                if r.status_code == 421 and r.json().get("LeaderUrl"):
-                    target = r.json()["LeaderUrl"]
-                time.sleep(0.1)
-        self.wait_members(len(self.nodes))
+    def form(self, timeout: float = 20) -> None:
+        """Adds nodes[1:] through the leader (nodes[0] at first), in order (tags B, C, ...), as
+        the harness does (``harness.db.form_cluster``, the one way clusters are formed)."""
+        form_cluster([NodeAddress(n.tag, n.url, n.tag) for n in self.nodes], time.monotonic() + timeout)
 
     def wait_members(self, count: int, timeout: float = 10) -> None:
         deadline = time.monotonic() + timeout

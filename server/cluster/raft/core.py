@@ -292,13 +292,14 @@ class RaftCore:
             if not p.inflight:
                 self._send_append(peer, now)
 
-    def _quorum_contact(self, now: float) -> bool:
+    def quorum_contact(self, now: float) -> bool:
+        """Has a majority (this node included) answered within an election timeout? (the lease check)"""
         window = self.timing.election_max
         acks = {self.me} | {peer for peer, p in self.progress.items() if now - p.ack_time <= window}
         return self._has_majority(acks)
 
     def _check_quorum(self, now: float) -> None:
-        if self._quorum_contact(now):
+        if self.quorum_contact(now):
             self.quorum_lost_at = None
             return
         if self.defects.split_brain_leader:
@@ -358,7 +359,7 @@ class RaftCore:
 
     def _in_lease(self, now: float) -> bool:
         if self.role == LEADER:
-            return self._quorum_contact(now)
+            return self.quorum_contact(now)
         return self.leader is not None and now - self.last_leader_contact < self.timing.election_min
 
     def _adopt_cluster(self, msg: dict, now: float) -> bool:

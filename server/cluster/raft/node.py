@@ -237,7 +237,7 @@ class RaftNode:
     def has_quorum(self) -> bool:
         """Best local knowledge: a leader in touch with a majority, or a follower that knows a leader."""
         if self.core.role == LEADER:
-            return self.core._quorum_contact(self._now())
+            return self.core.quorum_contact(self._now())
         return self.core.leader is not None
 
     def _not_leader(self) -> NotLeader:

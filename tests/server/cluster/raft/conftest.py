@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from support.raft_kv_cluster import Cluster
+from support.raft_kv_cluster import RaftKvCluster
 
 
 @pytest.fixture
 def make_cluster(tmp_path):
-    """Factory: make_cluster(defects=[...], extra=[...]) -> Cluster (not started)."""
-    made: list[Cluster] = []
+    """Factory: make_cluster(defects=[...], extra=[...]) -> RaftKvCluster (not started)."""
+    made: list[RaftKvCluster] = []
 
-    def make(defects=None, extra=None) -> Cluster:
-        c = Cluster(str(tmp_path / f"c{len(made)}"), defects=defects, extra=extra, host_base=20 + 20 * len(made))
+    def make(defects=None, extra=None) -> RaftKvCluster:
+        c = RaftKvCluster(str(tmp_path / f"c{len(made)}"), defects=defects, extra=extra, host_base=20 + 20 * len(made))
         made.append(c)
         return c
 
