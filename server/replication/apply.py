@@ -13,7 +13,7 @@ from typing import Any
 from unkindness.server.db import change_vector as cvlib
 from unkindness.server.replication import resolvers
 from unkindness.server.replication.conflicts import Action, ActionKind, LocalState, Version, decide, decide_revision, version_of
-from unkindness.server.replication.protocol import WireItem
+from unkindness.server.db.storage import Item
 
 
 @dataclass
@@ -52,7 +52,7 @@ def solver_config(record: dict[str, Any] | None, local_setting: Any) -> resolver
     return resolvers.DEFAULT
 
 
-def _wire_version(it: WireItem) -> Version:
+def _wire_version(it: Item) -> Version:
     body = None if it.kind == "tombstone" else it.data
     flags = it.flags if it.kind in ("document", "tombstone") else ""
     return Version(it.id, it.change_vector, it.collection, it.last_modified, body, flags)
@@ -93,7 +93,7 @@ def apply_action(txn: Any, action: Action, config: resolvers.SolverConfig, stats
         stats.resolutions.append({"Id": doc_id, "Resolver": resolution.resolver, "Detail": resolution.detail})
 
 
-def apply_batch(txn: Any, source: str, items: list[WireItem], last_etag: int, *,
+def apply_batch(txn: Any, source: str, items: list[Item], last_etag: int, *,
                 config: resolvers.SolverConfig = resolvers.DEFAULT,
                 ignore_change_vectors: bool = False) -> ApplyStats:
     """Apply items in etag order, then advance the source's cursor (never backwards)."""
@@ -113,7 +113,7 @@ def apply_batch(txn: Any, source: str, items: list[WireItem], last_etag: int, *,
     return stats
 
 
-def is_noop(reader: Any, items: list[WireItem], *, ignore_change_vectors: bool = False) -> bool:
+def is_noop(reader: Any, items: list[Item], *, ignore_change_vectors: bool = False) -> bool:
     """True when every item would be ignored against the committed state, so the batch
     needs no write (and no fsync). This is what keeps the echo of forwarded items cheap:
     every node pushes what it received to every other node, which already has it.

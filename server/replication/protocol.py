@@ -28,10 +28,10 @@ other stays fresh without waiting for its own next acknowledgement).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
 from unkindness.server.db import change_vector as cvlib
+from unkindness.server.db.storage import Item
 from unkindness.server.replication.conflicts import RESOLVED_FLAG
 
 KINDS = ("document", "tombstone", "conflict", "revision")
@@ -42,33 +42,14 @@ class ProtocolError(ValueError):
     """A message that does not follow the protocol; the connection is closed with this text."""
 
 
-@dataclass(frozen=True)
-class WireItem:
-    """One replicated item as it travels. `data` is None for deletions (tombstones,
-    deleted conflict sides, delete revisions)."""
-
-    kind: str
-    id: str
-    etag: int
-    txn: int
-    change_vector: str
-    collection: str | None
-    last_modified: str
-    flags: str
-    data: dict[str, Any] | None
-
-    def to_json(self) -> dict[str, Any]:
-        return {"Kind": self.kind, "Id": self.id, "Etag": self.etag, "Txn": self.txn,
-                "ChangeVector": self.change_vector, "Collection": self.collection,
-                "LastModified": self.last_modified, "Flags": self.flags, "Data": self.data}
+def item_to_json(it: Item) -> dict[str, Any]:
+    """One stored item (document, tombstone, conflict side, revision) as it travels."""
+    return {"Kind": it.kind, "Id": it.id, "Etag": it.etag, "Txn": it.txn,
+            "ChangeVector": it.change_vector, "Collection": it.collection,
+            "LastModified": it.last_modified, "Flags": it.flags, "Data": it.data}
 
 
-def item_from_storage(item: Any) -> WireItem:
-    return WireItem(item.kind, item.id, item.etag, item.txn, item.change_vector, item.collection,
-                    item.last_modified, item.flags or "", item.data)
-
-
-def item_from_json(raw: Any) -> WireItem:
+def item_from_json(raw: Any) -> Item:
     """Validate one incoming item; anything malformed is a ProtocolError naming the field."""
     if not isinstance(raw, dict):
         raise ProtocolError("replication item must be an object")
@@ -94,13 +75,13 @@ def item_from_json(raw: Any) -> WireItem:
         raise ProtocolError("a replicated document needs Data")
     if kind == "tombstone" and data is not None:
         raise ProtocolError("a replicated tombstone has no Data")
-    return WireItem(kind, field("Id", (str,)), field("Etag", (int,)), field("Txn", (int,)), cv,
+    return Item(kind, field("Id", (str,)), field("Etag", (int,)), field("Txn", (int,)), cv,
                     field("Collection", (str,), optional=True), field("LastModified", (str,)),
                     field("Flags", (str,), optional=True) or "", data)
 
 
-def batches(items: Sequence[WireItem], max_items: int = MAX_BATCH_ITEMS,
-            split_transactions: bool = False) -> list[list[WireItem]]:
+def batches(items: Sequence[Item], max_items: int = MAX_BATCH_ITEMS,
+            split_transactions: bool = False) -> list[list[Item]]:
     """Cut etag-ordered items into batches of whole transactions.
 
     A transaction larger than `max_items` still goes in one batch: atomicity
@@ -110,8 +91,8 @@ def batches(items: Sequence[WireItem], max_items: int = MAX_BATCH_ITEMS,
     """
     if split_transactions:
         return [[it] for it in items]
-    out: list[list[WireItem]] = []
-    current: list[WireItem] = []
+    out: list[list[Item]] = []
+    current: list[Item] = []
     for i, it in enumerate(items):
         starts_txn = i == 0 or items[i - 1].txn != it.txn
         if starts_txn and current and len(current) >= max_items:
@@ -123,7 +104,7 @@ def batches(items: Sequence[WireItem], max_items: int = MAX_BATCH_ITEMS,
     return out
 
 
-def without_tombstones(items: Iterable[WireItem]) -> list[WireItem]:
+def without_tombstones(items: Iterable[Item]) -> list[Item]:
     """The `lose-tombstones` defect: deletes never leave the node."""
     return [it for it in items if it.kind != "tombstone"]
 
@@ -137,8 +118,8 @@ def hello_ack(last_etag: int, tag: str, dbid: str, change_vector: str = "") -> d
             "ChangeVector": change_vector}
 
 
-def batch(items: Sequence[WireItem], last_etag: int, change_vector: str = "") -> dict[str, Any]:
-    return {"Type": "Batch", "Items": [it.to_json() for it in items], "LastEtag": last_etag,
+def batch(items: Sequence[Item], last_etag: int, change_vector: str = "") -> dict[str, Any]:
+    return {"Type": "Batch", "Items": [item_to_json(it) for it in items], "LastEtag": last_etag,
             "ChangeVector": change_vector}
 
 
@@ -155,7 +136,7 @@ def change_vector_field(msg: dict[str, Any]) -> cvlib.ChangeVector:
         return cvlib.EMPTY
 
 
-def already_has(dest_cv: cvlib.ChangeVector, item: WireItem) -> bool:
+def already_has(dest_cv: cvlib.ChangeVector, item: Item) -> bool:
     """Has a destination whose database vector is `dest_cv` seen this version?
     Revisions always go: a member that has the document version may still
     lack the revision (written only where the version was stored locally).

@@ -20,6 +20,7 @@ from unkindness.server.http.errors import bad_request, json_response, not_found
 from unkindness.server.replication import protocol
 from unkindness.server.replication.apply import apply_batch, is_noop, resolve_stored_conflicts, solver_config
 from unkindness.server.replication.protocol import ProtocolError
+from unkindness.server.db.storage import Item
 
 MAX_MESSAGE_BYTES = 256 * 1024 * 1024
 
@@ -96,7 +97,7 @@ async def receive(request: web.Request) -> web.WebSocketResponse:
     return ws
 
 
-async def _cluster_txs_settled(node: Any, name: str, items: list[protocol.WireItem]) -> None:
+async def _cluster_txs_settled(node: Any, name: str, items: list[Item]) -> None:
     """Waits until this node applied every cluster-wide transaction the batch's versions reflect.
 
     A version written by cluster transaction k carries part of k; storing it

@@ -17,6 +17,7 @@ from typing import Any, Callable
 import aiohttp
 
 from unkindness.server.db import change_vector as cvlib
+from unkindness.server.db.storage import Item
 from unkindness.server.replication import protocol
 from unkindness.server.replication.protocol import ProtocolError
 
@@ -155,10 +156,10 @@ class Sender:
                     continue
                 cursor = await self._send(ws, items)
 
-    async def _send(self, ws: aiohttp.ClientWebSocketResponse, stored: list[Any]) -> int:
-        """Send everything in `stored` (whole transactions); returns the new cursor."""
+    async def _send(self, ws: aiohttp.ClientWebSocketResponse, stored: list[Item]) -> int:
+        """Send everything in `stored` (whole transactions, items as storage reads them); returns the new cursor."""
         last = stored[-1].etag
-        wire = [protocol.item_from_storage(i) for i in stored]
+        wire = stored
         if self.defects.enabled("lose-tombstones"):
             wire = protocol.without_tombstones(wire)
         needed = [w for w in wire if not protocol.already_has(self.dest_cv, w)]

@@ -41,7 +41,7 @@ class Pair:
         stored = src.changes_since(cursor)
         if only_txn is not None:
             stored = [i for i in stored if i.txn == only_txn]
-        items = [protocol.item_from_storage(i) for i in stored]
+        items = list(stored)
         last = stored[-1].etag if stored else cursor
         return self.run(dst, lambda t: apply_batch(t, src.database_id, items, last, config=config))
 
@@ -64,7 +64,7 @@ def test_cursor_is_durable_and_reapplying_is_harmless(pair: Pair) -> None:
     assert pair.b.get_source_cursor(pair.a.database_id) == pair.a.last_etag
     stats = pair.replicate(pair.a, pair.b)  # nothing new
     assert stats.stored == 0
-    items = [protocol.item_from_storage(i) for i in pair.a.changes_since(0)]
+    items = list(pair.a.changes_since(0))
     again = pair.run(pair.b, lambda t: apply_batch(t, pair.a.database_id, items, 1))  # an old batch again
     assert again.ignored == 1 and pair.b.get_source_cursor(pair.a.database_id) == pair.a.last_etag
     assert pair.b.read_document("users/1").change_vector == pair.a.read_document("users/1").change_vector

@@ -88,7 +88,7 @@ class Group:
         if stored:
             # as the real sender does: skip versions the destination says it already has
             dest_cv = cvlib.parse(dst.change_vector)
-            items = [w for w in map(protocol.item_from_storage, stored) if not protocol.already_has(dest_cv, w)]
+            items = [w for w in stored if not protocol.already_has(dest_cv, w)]
             self.run(dst, lambda t: apply_batch(t, src.database_id, items, stored[-1].etag, config=self.config))
 
     def heal(self) -> None:
