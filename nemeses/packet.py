@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from unkindness.harness.options import opt
 from unkindness.nemeses import targets
 from unkindness.nemeses.base import Nemesis, NemesisError
+from unkindness.nemeses.chains import ensure_input_chain
 
 CHAIN = "UNKINDNESS-PKT"
 FAULTS = ("loss", "rate", "delay")
@@ -82,13 +83,9 @@ class Packet(Nemesis):
         return self._devices[node.name]
 
     def _setup(self) -> None:
-        if self._ready:
-            return
-        for n in self.ctx.nodes:
-            n.exec(["iptables", "-N", CHAIN], check=False)
-            if n.exec(["iptables", "-C", "INPUT", "-j", CHAIN], check=False).returncode != 0:
-                n.exec(["iptables", "-I", "INPUT", "-j", CHAIN])
-        self._ready = True
+        if not self._ready:
+            ensure_input_chain(self.ctx.nodes, CHAIN)
+            self._ready = True
 
     def start(self, rng: random.Random) -> dict | None:
         fault = rng.choice(self.options.packet_faults)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from unkindness.harness.options import opt
 from unkindness.nemeses import grudge as grudges
 from unkindness.nemeses.base import Nemesis, NemesisError
+from unkindness.nemeses.chains import ensure_input_chain
 
 CHAIN = "UNKINDNESS"
 
@@ -44,13 +45,9 @@ class Partition(Nemesis):
             raise NemesisError("a bridge partition needs at least 3 nodes")
 
     def _setup(self) -> None:
-        if self._ready:
-            return
-        for n in self.ctx.nodes:
-            n.exec(["iptables", "-N", CHAIN], check=False)
-            if n.exec(["iptables", "-C", "INPUT", "-j", CHAIN], check=False).returncode != 0:
-                n.exec(["iptables", "-I", "INPUT", "-j", CHAIN])
-        self._ready = True
+        if not self._ready:
+            ensure_input_chain(self.ctx.nodes, CHAIN)
+            self._ready = True
 
     def start(self, rng: random.Random) -> dict | None:
         self._setup()

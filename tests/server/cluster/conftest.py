@@ -1,9 +1,11 @@
 """``raft_group(n, defects=(), extra_args=(), form=True)``: n real nodes, each
 started alone (a one-node Raft cluster), then added through the leader A.
+``group``: one 3-node cluster with database ``db`` shared by a whole module.
 All processes are killed (after SIGCONT) at teardown."""
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import pytest
@@ -23,4 +25,18 @@ def raft_group(tmp_path: Path):
 
     yield start
     for g in groups:
+        g.kill_all()
+
+
+_GROUP_HOSTS = itertools.cycle(range(160, 250, 10))  # each module's group on addresses of its own
+
+
+@pytest.fixture(scope="module")
+def group(tmp_path_factory):
+    """One 3-node cluster with database ``db`` for the whole module (its tests use distinct keys)."""
+    g = start_cluster(tmp_path_factory.mktemp("group"), 3, first_host=next(_GROUP_HOSTS))
+    try:
+        g.create_database("db")
+        yield g
+    finally:
         g.kill_all()

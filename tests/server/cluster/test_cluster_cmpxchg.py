@@ -6,20 +6,9 @@ import time
 
 import pytest
 
-from support.server_procs import http, start_cluster
+from support.server_procs import http
 
 pytestmark = [pytest.mark.timeout(120)]
-
-
-@pytest.fixture(scope="module")
-def group(tmp_path_factory):
-    """One 3-node cluster for the whole module (the tests use distinct keys)."""
-    g = start_cluster(tmp_path_factory.mktemp("cx"), 3, first_host=160)
-    try:
-        g.create_database("db")
-        yield g
-    finally:
-        g.kill_all()
 
 
 def cx(node, method, key, index=None, value=None, **extra):

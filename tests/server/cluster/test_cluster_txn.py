@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from support.server_procs import http, start_cluster
+from support.server_procs import http
 
 pytestmark = [pytest.mark.timeout(120)]
 
@@ -36,17 +36,6 @@ def wait_doc(node, doc_id, pred, timeout=10):
             return d
         assert time.monotonic() < deadline, (node.tag, doc_id, d)
         time.sleep(0.05)
-
-
-@pytest.fixture(scope="module")
-def group(tmp_path_factory):
-    """One 3-node cluster for the whole module (the tests use distinct keys)."""
-    g = start_cluster(tmp_path_factory.mktemp("txn"), 3, first_host=170)
-    try:
-        g.create_database("db")
-        yield g
-    finally:
-        g.kill_all()
 
 
 def test_commit_applies_on_every_member_with_a_transaction_index(group):
