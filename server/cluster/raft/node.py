@@ -21,7 +21,7 @@ from unkindness.server.cluster.raft.core import LEADER, CoreDefects, RaftCore, T
 from unkindness.server.cluster.raft.errors import NoQuorum, NotLeader, RaftError
 from unkindness.server.cluster.raft.log import RaftLog
 from unkindness.server.cluster.raft.state_machine import StateMachine
-from unkindness.server.cluster.raft.transport import HttpTransport, TransportError
+from unkindness.server.cluster.raft.transport import RaftTransport, TransportError
 
 RAFT_DEFECTS = ("raft-ack-before-fsync", "stale-linearizable-reads", "split-brain-leader")
 HOOK_DEFECTS = ("cmpxchg-without-quorum",)  # the caller passes allow_local_without_quorum=True
@@ -53,7 +53,7 @@ class RaftNode:
         self.lazy_sync_interval = lazy_sync_interval
         self.split_brain_seconds = split_brain_seconds
         self.applied_index = 0
-        self.transport = HttpTransport(self.timing.rpc_timeout)
+        self.transport = RaftTransport(self.timing.rpc_timeout)
         self.log: RaftLog | None = None
         self.core: RaftCore | None = None
         self._pending: dict[int, tuple[int, asyncio.Future]] = {}

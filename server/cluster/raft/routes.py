@@ -10,10 +10,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from aiohttp import web
+from aiohttp import WSMsgType, web
 
 from unkindness.server.cluster.raft.errors import MembershipError, NoQuorum, NotLeader, RaftError
 from unkindness.server.cluster.raft.node import RaftNode
+from unkindness.server.cluster.raft.transport import MAX_FRAME, WS_PATH
 
 _STATUS = {NotLeader: 421, NoQuorum: 503, MembershipError: 409}
 _MESSAGE_TYPES = {"prevote", "prevote_resp", "vote", "vote_resp", "append", "append_resp", "snapshot"}
@@ -109,6 +110,34 @@ def raft_routes(node: RaftNode) -> list[web.RouteDef]:
             return bad_request(f"malformed message: {type(e).__name__}: {e}")
         return web.json_response({"messages": replies})
 
+    async def rpc_ws(request: web.Request) -> web.WebSocketResponse:
+        """Peer messages as frames (transport.py): each ``{"seq", "messages"}`` frame is answered
+        by one frame of the same seq with the replies, or with ``{"seq", "error"}``."""
+        ws = web.WebSocketResponse(max_msg_size=MAX_FRAME, autoping=True)
+        await ws.prepare(request)
+        async for frame in ws:
+            if frame.type != WSMsgType.TEXT:
+                break
+            try:
+                body = json.loads(frame.data)
+            except ValueError:
+                await ws.send_str(json.dumps({"seq": None, "error": "invalid JSON"}))
+                continue
+            seq = body.get("seq") if isinstance(body, dict) else None
+            msgs = body.get("messages") if isinstance(body, dict) else None
+            problem = "expected {\"seq\": n, \"messages\": [...]}" if not isinstance(msgs, list) else next(
+                (p for p in map(validate_message, msgs) if p), None)
+            if problem is None:
+                try:
+                    replies = node.handle_rpc(msgs)
+                except (KeyError, TypeError, ValueError) as e:  # validated above; a safety net
+                    problem = f"malformed message: {type(e).__name__}: {e}"
+            if problem is not None:
+                await ws.send_str(json.dumps({"seq": seq, "error": problem}))
+            else:
+                await ws.send_str(json.dumps({"seq": seq, "messages": replies}))
+        return ws
+
     async def propose(request: web.Request) -> web.Response:
         body = await read_json(request)
         if not isinstance(body, dict) or "command" not in body:
@@ -153,7 +182,7 @@ def raft_routes(node: RaftNode) -> list[web.RouteDef]:
             return await handler(request)
         return guarded
 
-    return [web.post("/raft/rpc", ready(rpc)), web.post("/raft/propose", ready(propose)),
+    return [web.post("/raft/rpc", ready(rpc)), web.get(WS_PATH, ready(rpc_ws)), web.post("/raft/propose", ready(propose)),
             web.post("/raft/read-index", ready(read_index)), web.get("/raft/status", ready(status)),
             web.post("/raft/members", ready(add_member)), web.delete("/raft/members/{tag}", ready(remove_member))]
 
