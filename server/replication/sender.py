@@ -23,7 +23,7 @@ from unkindness.server.replication.protocol import ProtocolError
 
 ACK_TIMEOUT_S = 30.0  # a dead or partitioned peer is noticed sooner by the 5 s websocket heartbeat
 CONNECT_TIMEOUT_S = 2.0  # a partition drops SYNs silently: never hang in connect for the kernel's minutes
-IDLE_WAKE_S = 1.0
+IDLE_WAKE_S = 5.0  # only a safety net: a commit wakes the sender at once
 BACKOFF_MIN_S = 0.05
 BACKOFF_MAX_S = 1.0
 
@@ -117,46 +117,69 @@ class Sender:
             backoff = BACKOFF_MIN_S if self._handshaken else min(backoff * 2, BACKOFF_MAX_S)
             await asyncio.sleep(backoff)
 
-    async def _receive(self, ws: aiohttp.ClientWebSocketResponse, type_: str) -> dict[str, Any]:
-        msg = await asyncio.wait_for(ws.receive(), ACK_TIMEOUT_S)
-        if msg.type != aiohttp.WSMsgType.TEXT:
-            raise ConnectionError(f"replication connection to {self.dest_tag} closed ({msg.type.name})")
+    async def _receive(self, inbox: asyncio.Queue, type_: str) -> dict[str, Any]:
+        msg = await asyncio.wait_for(inbox.get(), ACK_TIMEOUT_S)
+        if msg is None or msg.type != aiohttp.WSMsgType.TEXT:
+            why = "" if msg is None else f" ({msg.type.name})"
+            raise ConnectionError(f"replication connection to {self.dest_tag} closed{why}")
         return protocol.expect(json.loads(msg.data), type_)
+
+    async def _read_frames(self, ws: aiohttp.ClientWebSocketResponse, inbox: asyncio.Queue) -> None:
+        """Reads every frame as it arrives, so the websocket's pings and pongs are answered while
+        the sender is idle (without a reader, both ends' 5 s heartbeat closed an idle connection
+        every few seconds); None in the inbox means the connection is gone."""
+        try:
+            async for msg in ws:
+                inbox.put_nowait(msg)
+        except (aiohttp.ClientError, ConnectionError, OSError):
+            pass
+        finally:
+            inbox.put_nowait(None)
+            self.wake.set()
 
     async def _connection(self) -> None:
         url = f"{self.dest_url}/databases/{self.db.name}/replication"
-        storage = self.db.storage
         connect = asyncio.wait_for(self.session.ws_connect(url, heartbeat=5.0, max_msg_size=0,
                                                            timeout=aiohttp.ClientWSTimeout(ws_close=2.0)),
                                    CONNECT_TIMEOUT_S)
         async with await connect as ws:
-            await asyncio.wait_for(ws.send_json(protocol.hello(self.db.name, self.tag, storage.database_id)),
-                                   ACK_TIMEOUT_S)
-            ack = await self._receive(ws, "HelloAck")
-            cursor = protocol.int_field(ack, "LastAcceptedEtag")
-            self.acked_etag = cursor
-            self.dest_cv = protocol.change_vector_field(ack)
-            self.dest_dbid = ack.get("DbId") if isinstance(ack.get("DbId"), str) else None
-            self._acknowledged(cursor)
-            self.connected = True
-            self._handshaken = True
-            self.last_error = None
-            self.on_progress()
-            self._log("replication connected", resume_from=cursor)
-            while True:
-                self.wake.clear()
-                items = storage.changes_since(cursor)
-                if not items:
-                    try:
-                        await asyncio.wait_for(self.wake.wait(), IDLE_WAKE_S)
-                    except asyncio.TimeoutError:
-                        pass
-                    if ws.closed:
-                        raise ConnectionError(f"replication connection to {self.dest_tag} closed")
-                    continue
-                cursor = await self._send(ws, items)
+            inbox: asyncio.Queue = asyncio.Queue()
+            reader = asyncio.ensure_future(self._read_frames(ws, inbox))
+            try:
+                await self._push(ws, inbox, reader)
+            finally:
+                reader.cancel()
 
-    async def _send(self, ws: aiohttp.ClientWebSocketResponse, stored: list[Item]) -> int:
+    async def _push(self, ws: aiohttp.ClientWebSocketResponse, inbox: asyncio.Queue, reader: asyncio.Future) -> None:
+        """The handshake, then every committed change in etag order, for as long as the connection lives."""
+        storage = self.db.storage
+        await asyncio.wait_for(ws.send_json(protocol.hello(self.db.name, self.tag, storage.database_id)),
+                               ACK_TIMEOUT_S)
+        ack = await self._receive(inbox, "HelloAck")
+        cursor = protocol.int_field(ack, "LastAcceptedEtag")
+        self.acked_etag = cursor
+        self.dest_cv = protocol.change_vector_field(ack)
+        self.dest_dbid = ack.get("DbId") if isinstance(ack.get("DbId"), str) else None
+        self._acknowledged(cursor)
+        self.connected = True
+        self._handshaken = True
+        self.last_error = None
+        self.on_progress()
+        self._log("replication connected", resume_from=cursor)
+        while True:
+            self.wake.clear()
+            items = storage.changes_since(cursor)
+            if not items:
+                try:
+                    await asyncio.wait_for(self.wake.wait(), IDLE_WAKE_S)
+                except asyncio.TimeoutError:
+                    pass
+                if ws.closed or reader.done():
+                    raise ConnectionError(f"replication connection to {self.dest_tag} closed")
+                continue
+            cursor = await self._send(ws, inbox, items)
+
+    async def _send(self, ws: aiohttp.ClientWebSocketResponse, inbox: asyncio.Queue, stored: list[Item]) -> int:
         """Send everything in `stored` (whole transactions, items as storage reads them); returns the new cursor."""
         last = stored[-1].etag
         wire = stored
@@ -180,7 +203,7 @@ class Sender:
             batch = protocol.batch(chunk, batch_last, self.db.storage.change_vector)
             await asyncio.wait_for(ws.send_json(batch), ACK_TIMEOUT_S)
             self.batches_sent += 1
-            ack = await self._receive(ws, "Ack")
+            ack = await self._receive(inbox, "Ack")
             self.acked_etag = max(self.acked_etag, protocol.int_field(ack, "LastAcceptedEtag"))
             self.dest_cv = cvlib.merge(self.dest_cv, protocol.change_vector_field(ack))
             self.last_ack_time = time.monotonic()

@@ -131,7 +131,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--defect", action="append", default=[], choices=list(RAFT_DEFECTS + HOOK_DEFECTS))
     p.add_argument("--snapshot-every", type=int, default=1000, help="entries between snapshots")
     p.add_argument("--proposal-timeout", type=float, default=5.0)
-    p.add_argument("--heartbeat", type=float, default=0.1)
+    p.add_argument("--heartbeat", type=float, default=Timing.heartbeat)
     p.add_argument("--election-min", type=float, default=0.5)
     p.add_argument("--election-max", type=float, default=1.0)
     p.add_argument("--lazy-sync-interval", type=float, default=2.0,

@@ -31,7 +31,7 @@ from unkindness.server.cluster.raft.log import Entry, RaftLog
 class Timing:
     """Seconds. Election timeouts are drawn uniformly from [election_min, election_max)."""
 
-    heartbeat: float = 0.1
+    heartbeat: float = 0.15
     election_min: float = 0.5
     election_max: float = 1.0
     rpc_timeout: float = 0.5
