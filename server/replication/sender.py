@@ -42,6 +42,7 @@ class Sender:
         self.on_progress = on_progress
         self.log = log
         self.wake = asyncio.Event()
+        self._stopping = False
         self.acked_etag = 0  # last etag of ours the destination durably accepted (or already had)
         self.dest_cv = cvlib.EMPTY  # what the destination's database has seen, as far as we know
         self.dest_dbid: str | None = None  # which database instance dest_cv describes
@@ -78,6 +79,10 @@ class Sender:
         self.task = asyncio.get_running_loop().create_task(self._run(), name=f"repl-{self.db.name}-{self.dest_tag}")
 
     async def stop(self) -> None:
+        # The flag as well as the cancel: Python 3.11's wait_for swallows a cancellation that
+        # arrives as the awaited event fires (a peer closing as this node stops), and the loop
+        # would reconnect forever while stop() waits for it.
+        self._stopping = True
         if self.task is not None:
             self.task.cancel()
             try:
@@ -97,7 +102,7 @@ class Sender:
 
     async def _run(self) -> None:
         backoff = BACKOFF_MIN_S
-        while True:
+        while not self._stopping:
             self._handshaken = False
             try:
                 await self._connection()
@@ -166,7 +171,7 @@ class Sender:
         self.last_error = None
         self.on_progress()
         self._log("replication connected", resume_from=cursor)
-        while True:
+        while not self._stopping:
             self.wake.clear()
             items = storage.changes_since(cursor)
             if not items:

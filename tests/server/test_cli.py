@@ -74,3 +74,21 @@ def test_port_in_use_is_a_clean_error(tmp_path, start_cluster) -> None:
     r = subprocess.run(SERVER + ["--url", node.url, "--data-dir", str(tmp_path / "x")],
                        capture_output=True, text=True, timeout=20)
     assert r.returncode == 1 and "cannot listen" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_every_node_of_a_replicating_cluster_stops_promptly_on_sigterm(start_cluster) -> None:
+    """All nodes told to stop at once, as `harness down` does: peers close the replication and Raft
+    connections while each node stops. (A sender woken by its closing connection as it was cancelled
+    once swallowed the cancel and reconnected forever, so the node never exited.)"""
+    cluster = start_cluster(3)
+    cluster.create_database("db")
+    with cluster.store("db") as store, store.open_session() as session:
+        session.store({"Name": "x"}, "users/1")
+        session.save_changes()
+    time.sleep(1.0)  # every replication connection up and idle
+    started = time.monotonic()
+    for node in cluster.nodes:
+        node.proc.terminate()
+    for node in cluster.nodes:
+        assert node.proc.wait(timeout=10) == 0, node.logs()[-1500:]
+    assert time.monotonic() - started < 5.0

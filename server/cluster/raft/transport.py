@@ -67,7 +67,7 @@ class RaftTransport:
         for url in list(self._peers):
             self._drop(url, "transport closed")
         if self._closing:
-            await asyncio.wait(self._closing, timeout=1.0)
+            await asyncio.wait(self._closing, timeout=0.2)  # a stopping node need not wait for goodbyes
         if self._session:
             await self._session.close()
             self._session = None
