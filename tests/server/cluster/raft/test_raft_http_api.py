@@ -100,3 +100,36 @@ def test_raft_kv_node_reports_a_busy_port_without_a_traceback(tmp_path):
 def test_unknown_defect_is_refused():
     with pytest.raises(ValueError, match="unknown raft defect"):
         RaftNode("http://127.0.0.1:1", None, KeyValueStateMachine(), defects=["raft-eat-my-data"])
+
+
+def test_bad_frames_on_the_peer_websocket_get_an_error_frame_and_the_connection_stays(make_cluster):
+    """What the transport uses (/raft/ws): a frame it cannot read is answered, not dropped."""
+    import asyncio
+    import json
+
+    import aiohttp
+
+    c = make_cluster()
+    c.start(1)
+    n = c.nodes[0]
+    bad = ["not json", json.dumps({"seq": 1}), json.dumps({"seq": 2, "messages": [{"type": "bogus"}]}),
+           json.dumps({"seq": 3, "messages": [{"type": "vote", "from": "http://x", "to": n.url, "term": "1",
+                                               "last_index": 0, "last_term": 0}]})]
+    good = {"seq": 9, "messages": [{"type": "prevote", "from": "http://127.0.0.99:1", "to": n.url, "term": 1,
+                                    "last_index": 0, "last_term": 0}]}
+
+    async def talk() -> list[dict]:
+        async with aiohttp.ClientSession() as s, s.ws_connect(n.url + "/raft/ws") as ws:
+            answers = []
+            for frame in bad + [json.dumps(good)]:
+                await ws.send_str(frame)
+                answers.append(json.loads((await ws.receive(timeout=5)).data))
+            return answers
+
+    answers = asyncio.run(talk())
+    assert [a.get("seq") for a in answers] == [None, 1, 2, 3, 9]
+    assert all(a.get("error") for a in answers[:4]), answers
+    assert "unknown message type 'bogus'" in answers[2]["error"]
+    assert "error" not in answers[4] and isinstance(answers[4]["messages"], list)  # still served
+    r = c.http.get(n.url + "/raft/ws", timeout=5)  # not a websocket handshake: a 4xx, not a dropped connection
+    assert 400 <= r.status_code < 500
