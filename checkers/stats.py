@@ -10,7 +10,7 @@ do not affect the verdict.
 
 from __future__ import annotations
 
-from typing import Any, Collection, Iterable, Iterator
+from typing import Any, Iterable
 
 from .history import COMPLETION_TYPES, NEMESIS, gc_paused, scan_ops
 

@@ -34,7 +34,7 @@ from __future__ import annotations
 import random
 import threading
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 from unkindness.harness.client import Definite, NodeAddress, NodeClient, put_command
 from unkindness.harness.generator import Completion, Invocation

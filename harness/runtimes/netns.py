@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-from unkindness.harness.resources import PREFIX, Journal, process_start_time
+from unkindness.harness.resources import Journal, process_start_time
 from unkindness.harness.runtimes.base import RuntimeBase, RuntimeError_
 
 

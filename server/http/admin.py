@@ -8,7 +8,7 @@ from typing import Any
 from aiohttp import web
 
 from unkindness.server.cluster.view import ClusterError, validate_database_name
-from unkindness.server.http.errors import ApiError, bad_request, json_response, not_found
+from unkindness.server.http.errors import ApiError, bad_request, json_response
 from unkindness.server.http.cluster_errors import api_error
 from unkindness.server.db.databases import RECORD_SETTINGS
 from unkindness.server.http.common import database_of, int_param, node_of, param, read_json

@@ -4,7 +4,6 @@ start-up/shutdown order of the node's parts."""
 from __future__ import annotations
 
 import sys
-from typing import Any
 
 from aiohttp import web
 

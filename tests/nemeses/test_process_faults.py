@@ -1,12 +1,11 @@
 """kill, pause and clock on real processes in real namespaces; every fault journaled, then healed."""
 
 import random
-import signal
 import time
 
 import pytest
 
-from support.process_nodes import ask, ask_from_host, process_nodes
+from support.process_nodes import ask_from_host, process_nodes
 from unkindness.harness.runtimes.netns import find_libfaketime
 from unkindness.nemeses.base import FaultContext, NemesisError
 from unkindness.nemeses.clock import Clock

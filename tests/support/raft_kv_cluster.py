@@ -97,7 +97,7 @@ class RaftKvCluster:
         self.wait_leader([first], timeout=15)
         elected = time.monotonic() - t0
         for _ in range(n - 1):
-            node = self.add_node(join=first)
+            self.add_node(join=first)
             if sequential:
                 self.wait_members(len(self.nodes), timeout)
         self.wait_members(n, timeout)

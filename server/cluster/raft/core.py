@@ -19,7 +19,7 @@ the unit tests can replay whole clusters message by message.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from unkindness.server.cluster.raft import membership as cfg

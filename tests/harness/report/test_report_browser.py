@@ -70,7 +70,6 @@ def test_screenshot_shows_ink_in_every_chart(runs):
 
 def test_blank_page_has_no_ink():
     """The ink measure itself can fail: an empty box reads as empty."""
-    import base64
     import zlib
     import struct
 

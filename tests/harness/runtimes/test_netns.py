@@ -6,7 +6,6 @@ import time
 import urllib.request
 from pathlib import Path
 
-import pytest
 
 from unkindness.harness.resources import Journal, journals, new_run_id
 from unkindness.harness.runtimes.netns import NetnsRuntime, list_links, list_netns

@@ -11,7 +11,6 @@ import pytest
 
 from unkindness.server.db import change_vector as cvlib
 from unkindness.server.db import documents, revisions
-from unkindness.server.replication import protocol
 from unkindness.server.replication.apply import apply_batch, resolve_stored_conflicts, solver_config
 from unkindness.server.replication.resolvers import SolverConfig
 from unkindness.server.db.storage import Storage

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from support.repl_helpers import bulk, caught_up, conflicts, delete, eventually, get, put, state
+from support.repl_helpers import bulk, caught_up, conflicts, delete, eventually, put, state
 
 pytestmark = pytest.mark.timeout(120)
 
