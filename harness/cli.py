@@ -277,7 +277,8 @@ def _run_options(fn: Any) -> Any:
                      help="How many nodes."),
         click.option("--runtime", default="netns", show_default=True, type=click.Choice(runtimes.names()),
                      help="Where nodes live: netns (network namespaces on this machine, as root), docker "
-                     "(a container per node from the Dockerfile), ssh (machines in --nodes-file; see docs/runtimes.md)."),
+                     "(a container per node from the Dockerfile), ssh (machines in --nodes-file), local (processes on "
+                     "loopback addresses: no partitions; see docs/runtimes.md)."),
         click.option("--time-limit", default=30.0, show_default=True, type=click.FloatRange(min=0.1),
                      help="Seconds of the main phase (setup and teardown excluded)."),
         click.option("--concurrency", default="10", show_default=True, callback=_concurrency,
@@ -308,7 +309,7 @@ def _run_options(fn: Any) -> Any:
         click.option("--request-timeout", default=5.0, show_default=True, type=click.FloatRange(min=0.1),
                      help="Hard timeout of every client request, seconds."),
         click.option("--subnet", help="Private subnet for the test network, e.g. 10.250.7.0/24 (default: a free "
-                     "/24 in 10.250/16 for netns, 10.251/16 for docker)."),
+                     "/24 in 10.250/16 for netns, 10.251/16 for docker, 127.100-249/16 for local)."),
         click.option("--results-dir", default="results", show_default=True,
                      type=click.Path(file_okay=False, path_type=Path)),
         options_mod.click_options((w.name, w.Options) for w in workloads.all_workloads()),
@@ -598,7 +599,7 @@ def _print_summary(outcome: Any) -> None:
 @click.option("--nodes", "-n", default=3, show_default=True, type=click.IntRange(1, 50), help="How many nodes.")
 @click.option("--defect", "defects", multiple=True, help="Server defect switch to turn on (repeatable).")
 @click.option("--replication-factor", type=click.IntRange(min=1), help="Database replication factor (default: all nodes).")
-@click.option("--subnet", help="Private subnet for the test network (default: a free /24 in 10.250/16).")
+@click.option("--subnet", help="Private subnet for the test network (default: as for harness test).")
 @click.option("--runtime", default="netns", show_default=True, type=click.Choice(runtimes.names()),
               help="Where nodes live (see harness test --help).")
 @click.option("--results-dir", default="results", show_default=True, type=click.Path(file_okay=False, path_type=Path))

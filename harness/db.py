@@ -34,6 +34,13 @@ def tag_for(i: int) -> str:
     return s
 
 
+def server_args(url: str, data_dir: str, tag: str, defects: Sequence[str] = ()) -> list[str]:
+    """The flags a server starts with, wherever it runs: alone, as a one-node Raft cluster
+    that :func:`form_cluster` then grows (the harness on every runtime, the tests, the benchmarks)."""
+    return ["--url", url, "--data-dir", str(data_dir), "--tag", tag, "--log-format", "json",
+            *[f"--defect={d}" for d in defects]]
+
+
 class DbError(RuntimeError_):
     """The cluster did not come up as asked; the message says which node and why."""
 
@@ -67,9 +74,7 @@ class Cluster:
     def argv(self, i: int) -> list[str]:
         """Each server starts alone (a one-node Raft cluster); :meth:`form` joins them."""
         me, node = self.addresses[i], self.nodes[i]
-        return [*node.server_command(), "--url", me.url, "--data-dir", node.data_dir,
-                "--tag", me.tag, "--log-format", "json",
-                *[f"--defect={d}" for d in self.defects]]
+        return [*node.server_command(), *server_args(me.url, node.data_dir, me.tag, self.defects)]
 
     def env(self, node) -> dict[str, str]:
         """What a server starts with besides its arguments: libfaketime, when the run moves clocks."""

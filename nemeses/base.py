@@ -78,6 +78,9 @@ class Nemesis:
     Options: ClassVar[type]
     # What the db lifecycle must prepare before servers start (e.g. "faketime").
     needs: ClassVar[tuple[str, ...]] = ()
+    # Whether it changes a node's network (firewall rules, qdiscs): only where each node has a
+    # network stack of its own, or the fault would cut this machine, the harness included.
+    touches_network: ClassVar[bool] = False
 
     def __init__(self, options: Any, ctx: FaultContext) -> None:
         self.options = options
@@ -90,6 +93,11 @@ class Nemesis:
     def check_supported(self) -> None:
         """Raises NemesisError naming what this machine or runtime lacks (the nodes exist by now)."""
         self.validate(self.options, [n.name for n in self.ctx.nodes])
+        shared = [n.name for n in self.ctx.nodes if not n.own_network]
+        if self.touches_network and shared:
+            raise NemesisError(f"the {self.name} nemesis changes a node's network, but {', '.join(shared)} share "
+                               "this machine's network stack (--runtime local): it would cut the harness and every "
+                               "other program too; use --runtime netns, docker or ssh")
 
     def start(self, rng: random.Random) -> dict | None:
         raise NotImplementedError

@@ -50,6 +50,7 @@ class Packet(Nemesis):
     name = "packet"
     summary = "lose, rate-limit or delay packets between some nodes and the rest"
     Options = Options
+    touches_network = True
 
     def __init__(self, options: Options, ctx) -> None:
         super().__init__(options, ctx)

@@ -32,6 +32,7 @@ class Partition(Nemesis):
     name = "partition"
     summary = "cut node-to-node traffic with iptables, in one of several shapes"
     Options = Options
+    touches_network = True
 
     def __init__(self, options: Options, ctx) -> None:
         super().__init__(options, ctx)

@@ -1,4 +1,5 @@
-"""Where nodes live: network namespaces (netns), containers (docker), machines (ssh).
+"""Where nodes live: network namespaces (netns), containers (docker), machines (ssh), or plain
+processes on loopback addresses of this machine (local: no root, no partitions).
 
 The registry: name -> module. Each module defines `RUNTIME`, a class with a
 `name`, an `Options` dataclass (its CLI flags and test.json fields), and
@@ -20,6 +21,7 @@ REGISTRY = {
     "netns": "netns",
     "docker": "docker",
     "ssh": "ssh",
+    "local": "local",
 }
 
 

@@ -23,6 +23,7 @@ class RuntimeError_(RuntimeError):
 class Node(Protocol):
     name: str  # n1, n2, ...
     ip: str  # the address other nodes and the harness reach it at
+    own_network: bool  # a network stack of its own (namespace, container, machine): partitions may touch it
 
     @property
     def data_dir(self) -> str:

@@ -19,27 +19,23 @@ import re
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
-from unkindness.harness.resources import Journal, process_start_time
 from unkindness.harness.runtimes.base import RuntimeBase, RuntimeError_
+from unkindness.harness.runtimes.local import LocalNode, kill_journaled_processes, run_command
 
 
 def _run(argv: Sequence[str], timeout: float = 10.0, check: bool = True) -> subprocess.CompletedProcess:
     try:
-        cp = subprocess.run(list(argv), capture_output=True, text=True, timeout=timeout)
-    except FileNotFoundError:
-        raise RuntimeError_(f"{argv[0]} is not installed (the netns runtime needs iproute2 and iptables)") from None
-    except subprocess.TimeoutExpired:
-        raise RuntimeError_(f"{' '.join(argv)} did not finish within {timeout:g} s") from None
-    if check and cp.returncode != 0:
-        raise RuntimeError_(f"{' '.join(argv)} failed: {(cp.stderr or cp.stdout).strip()}")
-    return cp
+        return run_command(argv, timeout, check)
+    except RuntimeError_ as e:
+        if str(e).endswith("is not installed"):
+            raise RuntimeError_(f"{e} (the netns runtime needs iproute2 and iptables)") from None
+        raise
 
 
 def preflight() -> None:
@@ -73,106 +69,18 @@ def pick_subnet(run_id: str) -> ipaddress.IPv4Network:
     raise RuntimeError_("no free /24 in 10.250.0.0/16 for the test network; pass --subnet")
 
 
-# Debian's libfaketime (package faketime); the clock nemesis refuses to run without it.
-LIBFAKETIME_PATHS = ("/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1",
-                     "/usr/lib/aarch64-linux-gnu/faketime/libfaketime.so.1",
-                     "/usr/lib/faketime/libfaketime.so.1", "/usr/local/lib/faketime/libfaketime.so.1")
-
-
-def find_libfaketime() -> str | None:
-    return next((p for p in LIBFAKETIME_PATHS if Path(p).is_file()), None)
-
-
-def server_command() -> list[str]:
-    """The server's console script next to this interpreter (the venv's), else on PATH."""
-    local = Path(sys.executable).with_name("unkindness-server")
-    if local.exists():
-        return [str(local)]
-    found = shutil.which("unkindness-server")
-    if found:
-        return [found]
-    return [sys.executable, "-m", "unkindness.server.cli"]
-
-
 @dataclass
-class NetnsNode:
-    """One node: a namespace with an address, a folder on this machine, and at most one server process."""
+class NetnsNode(LocalNode):
+    """A local node whose server and commands run inside its own network namespace."""
 
-    name: str
-    ns: str
-    ip: str
-    journal: Journal
-    root: Path  # data/, server.log, clock-offset: on the harness host, in the run's folder
-    proc: subprocess.Popen | None = field(default=None, repr=False)
+    ns: str = ""
+    own_network = True  # iptables and qdiscs inside the namespace touch this node alone
 
-    @property
-    def data_dir(self) -> str:
-        return str(self.root / "data")
+    def prefix(self) -> list[str]:
+        return ["ip", "netns", "exec", self.ns]
 
-    @property
-    def log_file(self) -> str:
-        return str(self.root / "server.log")
-
-    def server_command(self) -> list[str]:
-        return server_command()  # the harness's own installation: the namespace shares its files
-
-    def write_file(self, path: str, text: str) -> None:
-        tmp = Path(path).with_name(Path(path).name + ".new")
-        tmp.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(text)
-        tmp.replace(path)
-
-    def fetch_log(self, dest: Path) -> None:
-        if Path(self.log_file).resolve() != dest.resolve() and Path(self.log_file).is_file():
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(self.log_file, dest)
-
-    def libfaketime(self) -> str | None:
-        return find_libfaketime()
-
-    def exec(self, argv: Sequence[str], timeout: float = 10.0, check: bool = True) -> subprocess.CompletedProcess:
-        return _run(["ip", "netns", "exec", self.ns, *argv], timeout=timeout, check=check)
-
-    def start(self, argv: Sequence[str], log_path: Path | None = None, env: dict[str, str] | None = None) -> int:
-        if self.running():
-            raise RuntimeError_(f"{self.name}: a server is already running (pid {self.proc.pid})")
-        log_path = Path(log_path or self.log_file)
-        log_path.parent.mkdir(parents=True, exist_ok=True)
-        with open(log_path, "ab") as log:
-            self.proc = subprocess.Popen(["ip", "netns", "exec", self.ns, *argv], stdin=subprocess.DEVNULL,
-                                         stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-                                         env={**os.environ, **(env or {})})
-        self.journal.add_process(self.proc.pid, ns=self.ns, node=self.name)
-        return self.proc.pid
-
-    def running(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
-
-    def signal(self, sig: int) -> bool:
-        if not self.running():
-            return False
-        try:
-            os.kill(self.proc.pid, sig)
-        except ProcessLookupError:
-            return False
-        return True
-
-    def stop(self, timeout: float = 5.0) -> None:
-        if self.proc is None:
-            return
-        if self.proc.poll() is None:
-            self.signal(signal.SIGCONT)  # a paused server cannot handle SIGTERM
-            self.signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.signal(signal.SIGKILL)
-                self.proc.wait(5)
-
-    def kill(self) -> None:
-        """SIGKILL, and reap it, so a restart finds the node free."""
-        if self.signal(signal.SIGKILL):
-            self.proc.wait(5)
+    def journal_fields(self) -> dict[str, Any]:
+        return {"ns": self.ns}
 
 
 @dataclass(frozen=True)
@@ -270,12 +178,8 @@ def clean_entries(entries: list[dict]) -> list[str]:
     """Removes what journal entries describe, in a safe order; idempotent."""
     removed: list[str] = []
     existing_ns = set(list_netns())
-    for e in entries:
-        if e["kind"] == "process":
-            pid = e.get("pid")
-            if isinstance(pid, int) and process_start_time(pid) == e.get("start_time") and pid > 1:
-                _kill_pid(pid)
-                removed.append(f"process {pid} ({e.get('node', '?')})")
+    if any(e.get("kind") == "runtime" and e.get("runtime") == "netns" for e in entries):
+        removed += kill_journaled_processes(entries)
     for e in entries:
         if e["kind"] == "netns" and e.get("name") in existing_ns:
             pids = netns_pids(e["name"])

@@ -27,6 +27,7 @@ class ShellNode:
     ip: str
     root: str  # the node's folder: data/, server.log, server.pid, clock-offset
     server_argv: list[str]  # how the server is started on this node
+    own_network = True  # a container or a machine: its firewall rules touch it alone
 
     def exec(self, argv: Sequence[str], timeout: float = 10.0, check: bool = True) -> subprocess.CompletedProcess:
         raise NotImplementedError

@@ -6,7 +6,7 @@ import time
 import pytest
 
 from support.process_nodes import ask_from_host, process_nodes
-from unkindness.harness.runtimes.netns import find_libfaketime
+from unkindness.harness.runtimes.local import find_libfaketime
 from unkindness.nemeses.base import FaultContext, NemesisError
 from unkindness.nemeses.clock import Clock
 from unkindness.nemeses.clock import Options as ClockOptions

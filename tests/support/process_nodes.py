@@ -18,7 +18,7 @@ import urllib.request
 from pathlib import Path
 from typing import Iterator
 
-from unkindness.harness.runtimes.netns import find_libfaketime
+from unkindness.harness.runtimes.local import find_libfaketime
 from unkindness.harness.resources import new_run_id
 from unkindness.harness.runtimes.netns import NetnsRuntime
 

@@ -1,8 +1,11 @@
-"""The one launcher of real ``unkindness-server`` processes for tests and
-benchmarks: start, wait until ready, form a Raft cluster through the leader,
-SIGKILL/SIGSTOP/SIGTERM, restart on the same port and data dir, read their
-JSON logs. Every node starts as a one-node Raft cluster; ``Cluster.form`` adds
-the others through the leader (``PUT /admin/cluster/node``), as a user would.
+"""Real ``unkindness-server`` processes for tests and benchmarks, launched the harness's way:
+each a node of the local runtime (``harness.runtimes.local.LocalNode``: the same
+process start, signals, stop and kill as ``harness test --runtime local``, and
+netns underneath), started with the harness's flags (``harness.db.server_args``)
+and formed into a Raft cluster through the leader (``harness.db.form_cluster``),
+as a user would. What this module adds is what tests ask of a cluster: per-node
+ports, flags and defects, wait until ready, restart on the same port and data
+dir, the leader, the official client, the JSON logs.
 
 Imported as ``support.server_procs`` by the tests' fixtures and as
 ``tests.support.server_procs`` by the benchmarks."""
@@ -14,7 +17,6 @@ import json
 import signal
 import socket
 import subprocess
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,9 +25,9 @@ from typing import Any, Iterator
 import requests
 
 from unkindness.harness.client import NodeAddress
-from unkindness.harness.db import form_cluster
+from unkindness.harness.db import form_cluster, server_args
+from unkindness.harness.runtimes.local import LocalNode, server_command
 
-SERVER = [sys.executable, "-m", "unkindness.server.cli"]
 TAGS = "ABCDEFGHIJ"
 NO_PROXY = {"http": None, "https": None}
 
@@ -50,7 +52,14 @@ class NodeProcess:
     data_dir: Path
     defects: list[str] = field(default_factory=list)
     extra_args: list[str] = field(default_factory=list)
-    proc: subprocess.Popen | None = None
+    node: LocalNode = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.node = LocalNode(self.tag, self.host, Path(self.data_dir).parent)
+
+    @property
+    def proc(self) -> subprocess.Popen | None:
+        return self.node.proc
 
     @property
     def url(self) -> str:
@@ -61,18 +70,12 @@ class NodeProcess:
         return self.data_dir.parent / f"node-{self.tag}.log"
 
     def command(self) -> list[str]:
-        cmd = SERVER + ["--url", self.url, "--data-dir", str(self.data_dir), "--tag", self.tag]
-        for d in self.defects:
-            cmd += ["--defect", d]
-        return cmd + self.extra_args
+        return [*server_command(), *server_args(self.url, str(self.data_dir), self.tag, self.defects),
+                *self.extra_args]
 
     def spawn(self) -> None:
         """Starts the process without waiting for it (see ``wait_ready``)."""
-        assert self.proc is None or self.proc.poll() is not None, "already running"
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(self.command(), stdout=log, stderr=log, stdin=subprocess.DEVNULL)
-        log.close()
+        self.node.start(self.command(), self.log_path)
 
     def start(self, timeout: float = 30.0) -> "NodeProcess":
         self.spawn()
@@ -93,27 +96,21 @@ class NodeProcess:
         raise RuntimeError(f"node {self.tag} not ready after {timeout}s:\n{self.logs()[-2000:]}")
 
     def alive(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
+        return self.node.running()
 
     def kill(self) -> None:
-        """SIGKILL (after SIGCONT: a stopped process must be continued to die), and wait for it to be gone."""
-        if self.alive():
-            self.proc.send_signal(signal.SIGCONT)
-            self.proc.send_signal(signal.SIGKILL)
-        if self.proc is not None:
-            self.proc.wait(timeout=10)
+        """SIGKILL, and wait for it to be gone."""
+        self.node.kill()
 
-    def stop(self, timeout: float = 10.0) -> int:
-        """SIGTERM; returns the exit code."""
-        if self.alive():
-            self.proc.send_signal(signal.SIGTERM)
-        return self.proc.wait(timeout=timeout)
+    def stop(self, timeout: float = 10.0) -> int | None:
+        """SIGTERM (SIGKILL after ``timeout``); returns the exit code."""
+        return self.node.stop(timeout)
 
     def pause(self) -> None:
-        self.proc.send_signal(signal.SIGSTOP)
+        self.node.signal(signal.SIGSTOP)
 
     def resume(self) -> None:
-        self.proc.send_signal(signal.SIGCONT)
+        self.node.signal(signal.SIGCONT)
 
     def logs(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""

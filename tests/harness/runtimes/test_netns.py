@@ -6,11 +6,14 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pytest
 
 from unkindness.harness.resources import Journal, journals, new_run_id
 from unkindness.harness.runtimes.netns import NetnsRuntime, list_links, list_netns
 
 HARNESS = str(Path(sys.executable).with_name("harness"))
+
+pytestmark = pytest.mark.usefixtures("netns_required")  # every test here runs real namespaces
 
 
 def http_server(node, tmp_path):
