@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 from urllib.parse import quote
 
-import requests
+from unkindness.harness.transport import Connection, Reply, TransportError
 
 DEFAULT_TIMEOUT = 5.0
 FAILOVER_STATUSES = (408, 502, 503, 504)  # the official client's "server down" path
@@ -90,7 +90,7 @@ class CmpxchgReply:
                    exists)
 
 
-def _error_type(resp: requests.Response) -> tuple[str, str]:
+def _error_type(resp: Reply) -> tuple[str, str]:
     try:
         body = resp.json()
     except ValueError:
@@ -107,11 +107,9 @@ class NodeClient:
         self.node = node
         self.db = database
         self.timeout = timeout
-        self.http = requests.Session()
-        # The nodes live on a private test network: never route to them through
-        # a proxy from the environment, and skip requests' per-request scan of
-        # proxy variables and ~/.netrc (a fifth of the harness's CPU per op).
-        self.http.trust_env = False
+        # One kept connection per node (harness/transport.py), straight to the node: the nodes
+        # live on a private test network, never behind a proxy from the environment.
+        self.connections: dict[str, Connection] = {}
         self.answered_by: str | None = None  # the node of the last request, for the history
         # True when the last request was retried elsewhere after an attempt that
         # may have been applied: an answer of "not applied" is then unknown.
@@ -120,20 +118,23 @@ class NodeClient:
         self.failed_over_from: str | None = None
 
     def close(self) -> None:
-        self.http.close()
+        for c in self.connections.values():
+            c.close()
+        self.connections.clear()
 
-    def _send(self, method: str, url: str, data: str | None, params: dict | None,
-              headers: dict[str, str]) -> requests.Response:
-        """Straight to the session's connection pool: no cookies, redirects, hooks
-        or environment to merge (the server uses none of them), which is most of
-        what requests spends per call; the body is read before returning."""
-        prepared = requests.Request(method, url, data=data, params=params, headers=headers).prepare()
-        resp = self.http.get_adapter(url).send(prepared, timeout=self.timeout)
-        resp.content  # noqa: B018 - read now, so the connection goes back to the pool
-        return resp
+    def _send(self, method: str, url: str, data: bytes | None, params: dict | None,
+              headers: dict[str, str]) -> Reply:
+        """One request on the kept connection to the node at ``url``'s origin; raises TransportError."""
+        scheme_host, _, rest = url.partition("://")
+        host, slash, path = rest.partition("/")
+        origin = f"{scheme_host}://{host}"
+        conn = self.connections.get(origin)
+        if conn is None:
+            conn = self.connections[origin] = Connection(origin, self.timeout)
+        return conn.request(method, slash + path, data, params, headers)
 
     def request(self, method: str, path: str, *, body: Any = None, params: dict | None = None,
-                ok: Sequence[int] = (200, 201, 204), idempotent: bool = False) -> requests.Response:
+                ok: Sequence[int] = (200, 201, 204), idempotent: bool = False) -> Reply:
         """One request; raises Definite or Indeterminate. Reads are `idempotent`:
         for them a timeout is a definite failure of the read, not an unknown write."""
         self.retried_after_unknown = False
@@ -147,34 +148,30 @@ class NodeClient:
         filling the history with failures that test nothing: it waits a little."""
         time.sleep(REFUSED_BACKOFF_S)
 
-    def saw_response(self, node: NodeAddress, resp: requests.Response) -> None:
+    def saw_response(self, node: NodeAddress, resp: Reply) -> None:
         """Hook for every answer (ClusterClient follows Refresh-Topology)."""
 
     def request_to(self, node: NodeAddress, method: str, path: str, *, body: Any = None,
                    params: dict | None = None, ok: Sequence[int] = (200, 201, 204),
-                   idempotent: bool = False) -> requests.Response:
+                   idempotent: bool = False) -> Reply:
         """One request to one given node; raises Definite or Indeterminate."""
         self.answered_by = node.name
         url = node.url + path
-        data = None if body is None else json.dumps(body)
+        data = None if body is None else json.dumps(body).encode()
         headers = {"Content-Type": "application/json"} if data is not None else {}
         headers.update(self.extra_headers())
         try:
             resp = self._send(method, url, data, params, headers)
-        except requests.ConnectionError as e:
-            text = str(e).lower()
-            refused = "refused" in text or "no route" in text
-            cls = Definite if refused or idempotent else Indeterminate
-            why = "connection refused" if "refused" in text else "no route to host" if "no route" in text \
-                else f"connection failed: {_short(e)}"
-            if refused:
+        except TransportError as e:
+            if e.kind in ("refused", "no-route"):
                 self.refused(node)
-            raise cls(f"{node.name}: {why}", node.name,
-                      "connection-refused" if refused else "connection-error", failover=True) from None
-        except requests.Timeout:
-            cls = Definite if idempotent else Indeterminate
-            raise cls(f"{node.name} did not answer within {self.timeout:g} s", node.name,
-                      "timeout", failover=True) from None
+                raise Definite(f"{node.name}: {e}", node.name, "connection-refused", failover=True) from None
+            # Not sent at all (no connection), or a read that did nothing: certainly not applied.
+            cls = Definite if not e.sent or idempotent else Indeterminate
+            if e.kind == "timeout":
+                raise cls(f"{node.name} did not answer within {self.timeout:g} s", node.name, "timeout",
+                          failover=True) from None
+            raise cls(f"{node.name}: {_short(e)}", node.name, "connection-error", failover=True) from None
         self.saw_response(node, resp)
         if "Database-Missing" in resp.headers:  # a 404 here is not "no such document"
             self.refused(node)  # it will not serve this database for a while: do not spin on it
@@ -345,7 +342,7 @@ class ClusterClient(NodeClient):
                 if resp.status_code == 200:
                     self.topology.adopt(resp.json())
                     break
-            except (requests.RequestException, ValueError):
+            except (TransportError, ValueError):
                 continue
         with self.topology.lock:
             if self.topology.primary is None:
@@ -354,14 +351,14 @@ class ClusterClient(NodeClient):
     def extra_headers(self) -> dict[str, str]:
         return {"Topology-Etag": f'"{self.topology.etag}"'}
 
-    def saw_response(self, node: NodeAddress, resp: requests.Response) -> None:
+    def saw_response(self, node: NodeAddress, resp: Reply) -> None:
         if resp.headers.get("Refresh-Topology"):
             try:
                 r = self._send("GET", f"{node.url}/topology?name={quote(self.db, safe='')}&refresh-topology-header",
                                None, None, {})
                 if r.status_code == 200:
                     self.topology.adopt(r.json())
-            except (requests.RequestException, ValueError):
+            except (TransportError, ValueError):
                 pass  # the next answer will say it again
 
     def refused(self, node: NodeAddress) -> None:
@@ -383,7 +380,7 @@ class ClusterClient(NodeClient):
         return self.topology.order(self.mode)
 
     def request(self, method: str, path: str, *, body: Any = None, params: dict | None = None,
-                ok: Sequence[int] = (200, 201, 204), idempotent: bool = False) -> requests.Response:
+                ok: Sequence[int] = (200, 201, 204), idempotent: bool = False) -> Reply:
         write = method != "GET"
         self.retried_after_unknown = False
         self.failed_over_from = None
