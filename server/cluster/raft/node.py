@@ -58,6 +58,10 @@ class RaftNode:
         self.core: RaftCore | None = None
         self._pending: dict[int, tuple[int, asyncio.Future]] = {}
         self._reads: dict[int, asyncio.Future] = {}
+        # A follower's linearizable reads waiting for the next read index asked of the leader
+        # (read_index): one request in flight, shared by every read that arrived before it left.
+        self._follower_reads: list[asyncio.Future] = []
+        self._follower_read_task: asyncio.Task | None = None
         self._apply_waiters: list[tuple[int, asyncio.Future]] = []
         self._tasks: set[asyncio.Task] = set()
         self._background: list[asyncio.Task] = []
@@ -352,16 +356,53 @@ class RaftNode:
         if self.core.role == LEADER:
             index = await self._leader_read_index(deadline, timeout)
         else:
-            leader = self.core.leader
-            remaining = max(deadline - self._now(), 0.01)
+            fut = asyncio.get_running_loop().create_future()
+            self._follower_reads.append(fut)
+            if self._follower_read_task is None or self._follower_read_task.done():
+                self._follower_read_task = asyncio.create_task(self._ask_leader_for_reads())
+                self._tasks.add(self._follower_read_task)
+                self._follower_read_task.add_done_callback(self._tasks.discard)
             try:
-                body = await self.transport.post_json(leader + "/raft/read-index", {"timeout": remaining},
-                                                      remaining + 0.5)
-            except TransportError as te:
-                raise NoQuorum(f"the leader could not confirm the read: {te}", leader_url=leader) from None
-            index = int(body["index"])
+                index = await self._wait_future(fut, deadline)
+            except asyncio.TimeoutError:
+                raise NoQuorum(f"no read index from the leader within {timeout:g}s",
+                               leader_tag=self.core.leader_tag, leader_url=self.core.leader) from None
         await self.wait_applied(index, deadline)
         return index
+
+    async def _ask_leader_for_reads(self) -> None:
+        """Asks the leader for read indexes while reads wait, one request at a time: a read
+        index obtained after a read arrived serves it, so every read that arrived while one
+        request was out shares the next (etcd's read loop). Under load this is one request
+        per round trip instead of one per read, on the follower and on the leader."""
+        while self._follower_reads and not self._stopped:
+            batch, self._follower_reads = self._follower_reads, []
+            batch = [f for f in batch if not f.done()]  # those that gave up
+            if not batch:
+                continue
+            leader = self.core.leader
+            try:
+                if self.core.role == LEADER:
+                    index = await self._leader_read_index(self._now() + self.proposal_timeout, self.proposal_timeout)
+                elif leader is None:
+                    raise NoQuorum("linearizable read: the leader is unknown (no majority reachable?)")
+                else:
+                    try:
+                        body = await self.transport.post_json(leader + "/raft/read-index",
+                                                              {"timeout": self.proposal_timeout},
+                                                              self.proposal_timeout + 0.5)
+                    except TransportError as te:
+                        raise NoQuorum(f"the leader could not confirm the read: {te}", leader_url=leader) from None
+                    index = int(body["index"])
+            except (RaftError, KeyError, TypeError, ValueError) as e:
+                for f in batch:
+                    if not f.done():
+                        f.set_exception(e if isinstance(e, RaftError) else
+                                        NoQuorum(f"the leader's read index was unreadable: {e!r}"))
+                continue
+            for f in batch:
+                if not f.done():
+                    f.set_result(index)
 
     async def _leader_read_index(self, deadline: float, timeout: float) -> int:
         rid = self.core.request_read(self._now())
