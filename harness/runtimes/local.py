@@ -220,6 +220,9 @@ class Options:
 
 
 class LocalRuntime(RuntimeBase):
+    """Nodes as processes of this machine, their folders in the run's (or a scratch) folder;
+    netns's runtime is this one with a namespace per node."""
+
     name = "local"
     Options = Options
 
@@ -246,11 +249,14 @@ class LocalRuntime(RuntimeBase):
             node.signal(signal.SIGTERM)
         for node in self.nodes:
             node.stop()
-        removed = clean_entries(self.journal.entries())
+        removed = self.clean(self.journal.entries())
         self.journal.remove()
         if self.scratch:
             shutil.rmtree(self.run_dir, ignore_errors=True)
         return removed
+
+    def clean(self, entries: list[dict]) -> list[str]:
+        return clean_entries(entries)
 
 
 def clean_entries(entries: list[dict]) -> list[str]:

@@ -16,17 +16,15 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
-import shutil
 import signal
 import subprocess
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
-from unkindness.harness.runtimes.base import RuntimeBase, RuntimeError_
-from unkindness.harness.runtimes.local import LocalNode, kill_journaled_processes, run_command
+from unkindness.harness.runtimes.base import RuntimeError_
+from unkindness.harness.runtimes.local import LocalNode, LocalRuntime, kill_journaled_processes, run_command
 
 
 def _run(argv: Sequence[str], timeout: float = 10.0, check: bool = True) -> subprocess.CompletedProcess:
@@ -88,7 +86,7 @@ class Options:
     """The netns runtime has no options of its own (--subnet is every runtime's)."""
 
 
-class NetnsRuntime(RuntimeBase):
+class NetnsRuntime(LocalRuntime):
     """Creates and removes the namespaces, links and bridge of one run."""
 
     name = "netns"
@@ -96,13 +94,9 @@ class NetnsRuntime(RuntimeBase):
 
     def __init__(self, run_id: str, n_nodes: int, options: Options | None = None, run_dir: Path | None = None,
                  **kwargs: Any) -> None:
-        super().__init__(run_id, n_nodes, options, **kwargs)
+        super().__init__(run_id, n_nodes, options, run_dir, **kwargs)
         self.bridge = f"{self.base}-br"
-        self.nodes: list[NetnsNode] = []
         self.host_ip: str | None = None
-        # Node folders: in the run's folder (the report links the logs), else a scratch folder.
-        self.scratch = run_dir is None
-        self.run_dir = Path(run_dir) if run_dir else Path(tempfile.mkdtemp(prefix=f"unkindness-{run_id}-"))
 
     def preflight(self) -> None:
         preflight()
@@ -147,18 +141,8 @@ class NetnsRuntime(RuntimeBase):
             self.journal.add("host-iptables", rule=rule)
             _run(["iptables", "-I", *rule])
 
-    def teardown(self) -> list[str]:
-        """Stops every server and removes everything this run created; returns what it removed."""
-        for node in self.nodes:
-            node.signal(signal.SIGCONT)
-            node.signal(signal.SIGTERM)
-        for node in self.nodes:
-            node.stop()
-        removed = clean_entries(self.journal.entries())
-        self.journal.remove()
-        if self.scratch:
-            shutil.rmtree(self.run_dir, ignore_errors=True)
-        return removed
+    def clean(self, entries: list[dict]) -> list[str]:
+        return clean_entries(entries)
 
 
 def netns_pids(ns: str) -> list[int]:
