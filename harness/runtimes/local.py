@@ -165,6 +165,15 @@ class LocalNode:
             self.proc.wait(5)
 
 
+def kill_pid(pid: int) -> None:
+    """SIGKILL, after SIGCONT (a stopped process must run to die); quiet if it is gone."""
+    for sig in (signal.SIGCONT, signal.SIGKILL):
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            return
+
+
 def kill_journaled_processes(entries: list[dict]) -> list[str]:
     """Kills the processes journal entries name, if the pid still is that process (same start time)."""
     removed = []
@@ -172,11 +181,7 @@ def kill_journaled_processes(entries: list[dict]) -> list[str]:
         pid = e.get("pid")
         if e.get("kind") == "process" and isinstance(pid, int) and pid > 1 \
                 and process_start_time(pid) == e.get("start_time"):
-            for sig in (signal.SIGCONT, signal.SIGKILL):
-                try:
-                    os.kill(pid, sig)
-                except ProcessLookupError:
-                    break
+            kill_pid(pid)
             removed.append(f"process {pid} ({e.get('node', '?')})")
     return removed
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
-import signal
 import subprocess
 import time
 from dataclasses import dataclass
@@ -24,7 +23,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from unkindness.harness.runtimes.base import RuntimeError_
-from unkindness.harness.runtimes.local import LocalNode, LocalRuntime, kill_journaled_processes, run_command
+from unkindness.harness.runtimes.local import LocalNode, LocalRuntime, kill_journaled_processes, kill_pid, run_command
 
 
 def _run(argv: Sequence[str], timeout: float = 10.0, check: bool = True) -> subprocess.CompletedProcess:
@@ -150,14 +149,6 @@ def netns_pids(ns: str) -> list[int]:
     return [int(p) for p in cp.stdout.split()] if cp.returncode == 0 else []
 
 
-def _kill_pid(pid: int) -> None:
-    for sig in (signal.SIGCONT, signal.SIGKILL):
-        try:
-            os.kill(pid, sig)
-        except ProcessLookupError:
-            return
-
-
 def clean_entries(entries: list[dict]) -> list[str]:
     """Removes what journal entries describe, in a safe order; idempotent."""
     removed: list[str] = []
@@ -168,7 +159,7 @@ def clean_entries(entries: list[dict]) -> list[str]:
         if e["kind"] == "netns" and e.get("name") in existing_ns:
             pids = netns_pids(e["name"])
             for pid in pids:
-                _kill_pid(pid)
+                kill_pid(pid)
                 removed.append(f"process {pid} in {e['name']}")
             _wait_gone(pids)
             if _run(["ip", "netns", "del", e["name"]], check=False).returncode == 0:
