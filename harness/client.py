@@ -122,16 +122,13 @@ class NodeClient:
             c.close()
         self.connections.clear()
 
-    def _send(self, method: str, url: str, data: bytes | None, params: dict | None,
+    def _send(self, node: NodeAddress, method: str, path: str, data: bytes | None, params: dict | None,
               headers: dict[str, str]) -> Reply:
-        """One request on the kept connection to the node at ``url``'s origin; raises TransportError."""
-        scheme_host, _, rest = url.partition("://")
-        host, slash, path = rest.partition("/")
-        origin = f"{scheme_host}://{host}"
-        conn = self.connections.get(origin)
+        """One request on the kept connection to ``node``; raises TransportError."""
+        conn = self.connections.get(node.url)
         if conn is None:
-            conn = self.connections[origin] = Connection(origin, self.timeout)
-        return conn.request(method, slash + path, data, params, headers)
+            conn = self.connections[node.url] = Connection(node.url, self.timeout)
+        return conn.request(method, path, data, params, headers)
 
     def request(self, method: str, path: str, *, body: Any = None, params: dict | None = None,
                 ok: Sequence[int] = (200, 201, 204), idempotent: bool = False) -> Reply:
@@ -156,12 +153,11 @@ class NodeClient:
                    idempotent: bool = False) -> Reply:
         """One request to one given node; raises Definite or Indeterminate."""
         self.answered_by = node.name
-        url = node.url + path
         data = None if body is None else json.dumps(body).encode()
         headers = {"Content-Type": "application/json"} if data is not None else {}
         headers.update(self.extra_headers())
         try:
-            resp = self._send(method, url, data, params, headers)
+            resp = self._send(node, method, path, data, params, headers)
         except TransportError as e:
             if e.kind in ("refused", "no-route"):
                 self.refused(node)
@@ -337,8 +333,7 @@ class ClusterClient(NodeClient):
         candidates = self.topology.known if first else self.topology.order("preferred")
         for node in candidates:
             try:
-                resp = self._send("GET", f"{node.url}/topology?name={quote(self.db, safe='')}&{flag}", None,
-                                  None, {})
+                resp = self._send(node, "GET", f"/topology?name={quote(self.db, safe='')}&{flag}", None, None, {})
                 if resp.status_code == 200:
                     self.topology.adopt(resp.json())
                     break
@@ -354,7 +349,7 @@ class ClusterClient(NodeClient):
     def saw_response(self, node: NodeAddress, resp: Reply) -> None:
         if resp.headers.get("Refresh-Topology"):
             try:
-                r = self._send("GET", f"{node.url}/topology?name={quote(self.db, safe='')}&refresh-topology-header",
+                r = self._send(node, "GET", f"/topology?name={quote(self.db, safe='')}&refresh-topology-header",
                                None, None, {})
                 if r.status_code == 200:
                     self.topology.adopt(r.json())
