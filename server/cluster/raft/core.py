@@ -45,6 +45,7 @@ class Progress:
     next: int
     match: int = 0
     inflight: bool = False
+    inflight_seq: int = 0  # the seq of the append in flight: only its answer frees the slot
     sent_at: float = 0.0
     ack_time: float = 0.0
     acked_seq: int = 0
@@ -326,7 +327,7 @@ class RaftCore:
         kind = msg.get("type")
         if kind == "unreachable":
             p = self.progress.get(msg["peer"])
-            if p:
+            if p and msg.get("seq", p.inflight_seq) == p.inflight_seq:
                 p.inflight = False
             return
         if msg.get("cluster") != self.log.cluster_id:
@@ -466,7 +467,11 @@ class RaftCore:
         p = self.progress.get(msg["from"])
         if p is None:
             return
-        p.inflight = False
+        if msg["seq"] == p.inflight_seq:
+            # Only the answer to the append in flight frees the slot: an older answer (one whose
+            # append timed out and was sent again) freeing it would put two appends in flight, and
+            # each of their answers would send another, without end.
+            p.inflight = False
         p.ack_time = now
         p.acked_seq = max(p.acked_seq, msg["seq"])
         if msg["success"]:
@@ -476,7 +481,7 @@ class RaftCore:
         else:
             p.next = max(p.match + 1, min(msg["hint"], p.next - 1), 1)
         self._confirm_reads()
-        if self.role == LEADER and msg["from"] in self.progress:
+        if self.role == LEADER and msg["from"] in self.progress and not p.inflight:
             behind = p.next <= self.log.last_index()
             wants_read = any(r.seq > p.acked_seq for r in self.reads)
             stale_commit = p.commit_sent < self.commit_index
@@ -484,8 +489,11 @@ class RaftCore:
                 self._send_append(msg["from"], now)
 
     def _send_append(self, peer: str, now: float) -> None:
+        # Every append gets a seq of its own: it names the answer that frees the in-flight slot,
+        # and one at least as high as a read's seq proves leadership after that read began.
+        self.seq += 1
         p = self.progress[peer]
-        p.inflight, p.sent_at = True, now
+        p.inflight, p.inflight_seq, p.sent_at = True, self.seq, now
         if p.next <= self.log.snapshot_index:
             self._send(peer, {"type": "snapshot", "last_index": self.log.snapshot_index,
                               "last_term": self.log.snapshot_term, "config": self.log.snapshot_config,

@@ -216,7 +216,10 @@ class RaftNode:
         now = self._now()
         try:
             if replies is None:
-                self.core.step({"type": "unreachable", "peer": msg["to"]}, now)
+                lost = {"type": "unreachable", "peer": msg["to"]}
+                if "seq" in msg:
+                    lost["seq"] = msg["seq"]
+                self.core.step(lost, now)
             else:
                 for r in replies:
                     self.core.step(r, now)
