@@ -3,7 +3,7 @@ database records and compare-exchange values from :class:`ClusterState`.
 
 Every node starts as a one-node cluster (Raft bootstraps it, tag A); nodes are
 added through the leader (``add_node``). A command proposed on a follower is
-forwarded to the leader's ``POST /raft/propose`` and the reply waits until the
+forwarded to the leader (a ``propose`` call on the Raft websocket) and the reply waits until the
 entry is applied here too, so a client reads its own cluster writes on the
 node it asked. Every cluster command is bounded by ``timeout`` (the node's
 ``--cluster-timeout``): without a majority it raises :class:`ClusterUnavailable`
@@ -186,8 +186,8 @@ class RaftCluster:
             raise _unavailable(e, what) from None
         remaining = max(deadline - time.monotonic(), 0.05)
         try:
-            body = await self.raft.transport.post_json(leader + "/raft/propose",
-                                                       {"command": command, "timeout": remaining}, remaining + 0.5)
+            body = await self.raft.transport.call(leader, "propose", {"command": command, "timeout": remaining},
+                                                  remaining + 0.5)
             index = int(body["index"])
             await self.raft.wait_applied(index, time.monotonic() + max(deadline - time.monotonic(), 0.05))
         except NotLeader as e:

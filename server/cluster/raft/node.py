@@ -324,8 +324,8 @@ class RaftNode:
             leader = e.leader_url
         remaining = max(deadline - self._now(), 0.01)
         try:
-            body = await self.transport.post_json(leader + "/raft/propose",
-                                                  {"command": command, "timeout": remaining}, remaining + 0.5)
+            body = await self.transport.call(leader, "propose", {"command": command, "timeout": remaining},
+                                             remaining + 0.5)
         except TransportError as te:
             raise NoQuorum(f"forwarding to the leader failed: {te}", leader_url=leader, maybe_applied=True) from None
         await self.wait_applied(int(body["index"]), deadline)
@@ -391,9 +391,8 @@ class RaftNode:
                     raise NoQuorum("linearizable read: the leader is unknown (no majority reachable?)")
                 else:
                     try:
-                        body = await self.transport.post_json(leader + "/raft/read-index",
-                                                              {"timeout": self.proposal_timeout},
-                                                              self.proposal_timeout + 0.5)
+                        body = await self.transport.call(leader, "read-index", {"timeout": self.proposal_timeout},
+                                                         self.proposal_timeout + 0.5)
                     except TransportError as te:
                         raise NoQuorum(f"the leader could not confirm the read: {te}", leader_url=leader) from None
                     index = int(body["index"])

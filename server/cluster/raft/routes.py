@@ -7,6 +7,7 @@ LeaderUrl), NoQuorum 503, MembershipError 409, malformed input 400.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -42,14 +43,22 @@ async def read_json(request: web.Request) -> Any:
                                  content_type="application/json") from None
 
 
-def _timeout(body: dict) -> float | None:
+def _timeout_of(body: dict) -> float | None:
+    """The body's ``timeout``: a positive number of seconds or absent; ValueError otherwise."""
     t = body.get("timeout")
     if t is None:
         return None
     if not isinstance(t, (int, float)) or isinstance(t, bool) or t <= 0:
-        raise web.HTTPBadRequest(text=json.dumps({"Type": "BadRequest", "Message": "timeout must be a positive number"}),
-                                 content_type="application/json")
+        raise ValueError("timeout must be a positive number")
     return float(t)
+
+
+def _timeout(body: dict) -> float | None:
+    try:
+        return _timeout_of(body)
+    except ValueError as e:
+        raise web.HTTPBadRequest(text=json.dumps({"Type": "BadRequest", "Message": str(e)}),
+                                 content_type="application/json") from None
 
 
 def validate_message(m: Any) -> str | None:
@@ -110,11 +119,40 @@ def raft_routes(node: RaftNode) -> list[web.RouteDef]:
             return bad_request(f"malformed message: {type(e).__name__}: {e}")
         return web.json_response({"messages": replies})
 
+    async def run_call(name: Any, body: Any) -> dict:
+        """A call frame's work (transport.py): what POST /raft/propose or /raft/read-index does."""
+        if not isinstance(body, dict):
+            raise ValueError("a call's body must be an object")
+        timeout = _timeout_of(body)
+        if name == "propose":
+            if "command" not in body:
+                raise ValueError("expected {\"command\": ..., \"timeout\": seconds}")
+            result, index = await node.propose_with_index(body["command"], timeout)
+            return {"result": result, "index": index}
+        if name == "read-index":
+            return {"index": await node.leader_read_index(timeout)}
+        raise ValueError(f"unknown call {name!r}; known: propose, read-index")
+
+    async def answer_call(ws: web.WebSocketResponse, seq: Any, name: Any, body: Any) -> None:
+        try:
+            reply = {"seq": seq, "result": await run_call(name, body)}
+        except RaftError as e:
+            reply = {"seq": seq, "fault": e.to_dict()}
+        except ValueError as e:
+            reply = {"seq": seq, "error": str(e)}
+        if not ws.closed:
+            try:
+                await ws.send_str(json.dumps(reply))
+            except (ConnectionError, RuntimeError):
+                pass  # the caller is gone; it reports the call as indeterminate
+
     async def rpc_ws(request: web.Request) -> web.WebSocketResponse:
         """Peer messages as frames (transport.py): each ``{"seq", "messages"}`` frame is answered
-        by one frame of the same seq with the replies, or with ``{"seq", "error"}``."""
+        by one frame of the same seq with the replies, or with ``{"seq", "error"}``; each call
+        frame runs on a task of its own and is answered when it completes."""
         ws = web.WebSocketResponse(max_msg_size=MAX_FRAME, autoping=True)
         await ws.prepare(request)
+        calls: set[asyncio.Task] = set()
         async for frame in ws:
             if frame.type != WSMsgType.TEXT:
                 break
@@ -124,6 +162,11 @@ def raft_routes(node: RaftNode) -> list[web.RouteDef]:
                 await ws.send_str(json.dumps({"seq": None, "error": "invalid JSON"}))
                 continue
             seq = body.get("seq") if isinstance(body, dict) else None
+            if isinstance(body, dict) and "call" in body:
+                task = asyncio.ensure_future(answer_call(ws, seq, body["call"], body.get("body")))
+                calls.add(task)
+                task.add_done_callback(calls.discard)
+                continue
             msgs = body.get("messages") if isinstance(body, dict) else None
             problem = "expected {\"seq\": n, \"messages\": [...]}" if not isinstance(msgs, list) else next(
                 (p for p in map(validate_message, msgs) if p), None)

@@ -1,10 +1,18 @@
-"""Client side of the Raft RPC (aiohttp): peer messages travel as frames on one
-websocket per peer; forwarded proposals, reads and membership changes as HTTP POSTs.
+"""Client side of the Raft RPC (aiohttp): peer messages, and a follower's forwarded
+proposals and linearizable reads, travel as frames on one websocket per peer;
+membership changes as HTTP POSTs.
 
-Each frame is ``{"seq": n, "messages": [...]}``; the receiver answers with a frame
-of the same ``seq`` carrying the messages it addresses back to the sender
+A message frame is ``{"seq": n, "messages": [...]}``; the receiver answers with a
+frame of the same ``seq`` carrying the messages it addresses back to the sender
 (AppendEntries and vote responses), only after its own log is fsynced, so a reply
-always means "durable on the replier" (unless a defect says otherwise).
+always means "durable on the replier" (unless a defect says otherwise). A call
+frame is ``{"seq": n, "call": "propose" | "read-index", "body": {...}}``, the body
+that ``POST /raft/propose`` or ``/raft/read-index`` takes; it is answered, when it
+completes and in any order, by ``{"seq": n, "result": {...}}`` or ``{"seq": n,
+"fault": {"Type", "Message", ...}}`` (the HTTP routes' error body). Forwarding
+on the open websocket instead of an HTTP request per op spares both ends
+aiohttp's request handling: register through the harness, 1,246 -> 1,320 ops/s
+(benchmarks/harness_cluster.md).
 
 Why a websocket: a heartbeat as an HTTP request cost the follower about a
 millisecond of CPU in aiohttp's request handling, ten times a second, and the
@@ -141,6 +149,10 @@ class RaftTransport:
                     continue  # the reply to a message that already timed out
                 if "error" in body:
                     fut.set_exception(TransportError(f"{url}: {body['error']}"))
+                elif "fault" in body:
+                    fut.set_exception(error_from_dict(body["fault"], 0, url))
+                elif "result" in body:
+                    fut.set_result(body["result"])
                 else:
                     fut.set_result(body.get("messages", []))
         except (aiohttp.ClientError, ConnectionError, OSError):
@@ -166,6 +178,31 @@ class RaftTransport:
             self._closing.add(task)
             task.add_done_callback(self._closing.discard)
 
+    async def call(self, url: str, name: str, body: dict, timeout: float) -> Any:
+        """Ask the peer at ``url`` (the leader) to run ``name`` ("propose", "read-index") with
+        ``body``; returns its result or raises the RaftError it raised there. TransportError when
+        there is no answer in ``timeout`` or the connection breaks (the call may have run)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        peer = await self._peer(url, deadline)
+        seq = next(self._seq)
+        fut = loop.create_future()
+        peer.waiting[seq] = fut
+        try:
+            await peer.ws.send_str(json.dumps({"seq": seq, "call": name, "body": body}))
+            return await asyncio.wait_for(fut, max(deadline - loop.time(), 0.001))
+        except asyncio.TimeoutError:
+            # The leader bounds its own work by the body's timeout, which is shorter: no answer at
+            # all means a dead connection (a partition), and a fresh one after it heals beats
+            # TCP's retransmission backoff on this one, as for peer messages.
+            self._drop(url, f"no answer to {name} in time", peer)
+            raise TransportError(f"{url}: no answer to {name} within {timeout:g} s") from None
+        except (aiohttp.ClientError, ConnectionError, RuntimeError, OSError) as e:
+            self._drop(url, str(e), peer)
+            raise TransportError(f"{url}: {type(e).__name__}: {e}") from e
+        finally:
+            peer.waiting.pop(seq, None)
+
     async def post_json(self, url: str, payload: Any, timeout: float) -> dict:
         if self._session is None:
             raise TransportError("transport not started")
@@ -188,8 +225,9 @@ class RaftTransport:
 _ERRORS = {"NotLeader": NotLeader, "NoQuorum": NoQuorum, "MembershipError": MembershipError}
 
 
-def error_from_dict(body: dict, status: int, url: str) -> Exception:
-    """Rebuild the RaftError a peer's HTTP API reported, or a TransportError for anything else."""
+def error_from_dict(body: Any, status: int, url: str) -> Exception:
+    """Rebuild the RaftError a peer's HTTP API (or a call's fault) reported, or a TransportError
+    for anything else."""
     cls = _ERRORS.get(body.get("Type", "")) if isinstance(body, dict) else None
     if cls is None:
         return TransportError(f"{url} answered {status}: {body}")

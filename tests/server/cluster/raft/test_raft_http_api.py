@@ -133,3 +133,60 @@ def test_bad_frames_on_the_peer_websocket_get_an_error_frame_and_the_connection_
     assert "error" not in answers[4] and isinstance(answers[4]["messages"], list)  # still served
     r = c.http.get(n.url + "/raft/ws", timeout=5)  # not a websocket handshake: a 4xx, not a dropped connection
     assert 400 <= r.status_code < 500
+
+
+def test_forwarded_calls_on_the_peer_websocket_answer_in_any_order_with_the_http_routes_errors(make_cluster):
+    """What a follower forwards (transport.call): propose and read-index as call frames, the
+    leader's answer a result, a RaftError rebuilt as itself, and bad calls an error frame."""
+    import asyncio
+    import json
+
+    import aiohttp
+
+    from unkindness.server.cluster.raft.errors import NotLeader
+    from unkindness.server.cluster.raft.transport import RaftTransport, TransportError
+
+    c = make_cluster()
+    c.start(3, sequential=True)
+    leader, _ = c.wait_leader()
+    follower = next(x for x in c.nodes if x is not leader)
+
+    async def talk() -> dict:
+        t = RaftTransport(0.5)
+        await t.start()
+        try:
+            put = await t.call(leader.url, "propose", {"command": ["put", "k", 7], "timeout": 3}, 4)
+            read = await t.call(leader.url, "read-index", {"timeout": 3}, 4)
+            with pytest.raises(NotLeader) as not_leader:
+                await t.call(follower.url, "propose", {"command": ["put", "k", 8]}, 4)
+            errors = []
+            for name, body in [("launch", {}), ("propose", "x"), ("propose", {"timeout": 1}),
+                               ("read-index", {"timeout": -1})]:
+                with pytest.raises(TransportError) as e:
+                    await t.call(leader.url, name, body, 4)
+                errors.append(str(e.value))
+            # Calls run concurrently and are answered as they finish: many in flight on one socket.
+            many = await asyncio.gather(*(t.call(leader.url, "propose", {"command": ["put", f"m{i}", i]}, 5)
+                                          for i in range(20)))
+            return {"put": put, "read": read, "leader_url": not_leader.value.leader_url, "errors": errors,
+                    "many": many}
+        finally:
+            await t.close()
+
+    got = asyncio.run(talk())
+    assert got["put"]["index"] > 0 and got["read"]["index"] >= got["put"]["index"]
+    assert got["leader_url"] == leader.url
+    assert "unknown call 'launch'" in got["errors"][0]
+    assert "must be an object" in got["errors"][1]
+    assert "expected {\"command\"" in got["errors"][2]
+    assert "timeout must be a positive number" in got["errors"][3]
+    assert len({m["index"] for m in got["many"]}) == 20
+    assert c.get(follower, "m19").json()["value"] == 19  # and every one was replicated
+
+    async def raw() -> dict:  # the frame itself, as another implementation would send it
+        async with aiohttp.ClientSession() as s, s.ws_connect(leader.url + "/raft/ws") as ws:
+            await ws.send_str(json.dumps({"seq": 5, "call": "read-index", "body": {}}))
+            return json.loads((await ws.receive(timeout=5)).data)
+
+    answer = asyncio.run(raw())
+    assert answer["seq"] == 5 and answer["result"]["index"] >= got["put"]["index"]
