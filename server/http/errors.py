@@ -8,11 +8,12 @@ request never gets an HTML page or a traceback.
 
 from __future__ import annotations
 
-import json
-from urllib.parse import quote
 from typing import Any
+from urllib.parse import quote
 
 from aiohttp import web
+
+from unkindness.server import jsoncodec
 
 RAVEN = "Raven.Client.Exceptions."
 
@@ -112,7 +113,7 @@ def timeout(message: str) -> ApiError:
 
 
 def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
-    return web.Response(body=json.dumps(data, separators=(",", ":")).encode("ascii"),
+    return web.Response(body=jsoncodec.dumps(data).encode(),
                         status=status, content_type="application/json", headers=headers)
 
 

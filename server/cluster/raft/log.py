@@ -20,6 +20,8 @@ import os
 import sqlite3
 from typing import Any
 
+from unkindness.server import jsoncodec
+
 Entry = dict[str, Any]  # {"index": int, "term": int, "kind": "noop"|"cmd"|"config", "data": Any}
 
 _SCHEMA = """
@@ -70,7 +72,7 @@ class RaftLog:
             self.snapshot_config = json.loads(row[2])
             self.snapshot_data = json.loads(row[3])
         self.entries = [
-            {"index": i, "term": t, "kind": k, "data": json.loads(d)}
+            {"index": i, "term": t, "kind": k, "data": jsoncodec.loads(d)}
             for i, t, k, d in self._db.execute(
                 "SELECT idx, term, kind, data FROM entries WHERE idx > ? ORDER BY idx",
                 (self.snapshot_index,))
@@ -177,7 +179,7 @@ class RaftLog:
                 elif kind == "append":
                     cur.executemany(
                         "INSERT OR REPLACE INTO entries (idx, term, kind, data) VALUES (?, ?, ?, ?)",
-                        [(e["index"], e["term"], e["kind"], json.dumps(e["data"])) for e in op[1]])
+                        [(e["index"], e["term"], e["kind"], jsoncodec.dumps(e["data"])) for e in op[1]])
                 elif kind == "truncate":
                     cur.execute("DELETE FROM entries WHERE idx >= ?", (op[1],))
                 elif kind == "snapshot":

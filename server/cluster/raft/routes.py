@@ -16,6 +16,7 @@ from aiohttp import WSMsgType, web
 from unkindness.server.cluster.raft.errors import MembershipError, NoQuorum, NotLeader, RaftError
 from unkindness.server.cluster.raft.node import RaftNode
 from unkindness.server.cluster.raft.transport import MAX_FRAME, WS_PATH
+from unkindness.server import jsoncodec
 
 _STATUS = {NotLeader: 421, NoQuorum: 503, MembershipError: 409}
 _MESSAGE_TYPES = {"prevote", "prevote_resp", "vote", "vote_resp", "append", "append_resp", "snapshot"}
@@ -142,7 +143,7 @@ def raft_routes(node: RaftNode) -> list[web.RouteDef]:
             reply = {"seq": seq, "error": str(e)}
         if not ws.closed:
             try:
-                await ws.send_str(json.dumps(reply))
+                await ws.send_str(jsoncodec.dumps(reply))
             except (ConnectionError, RuntimeError):
                 pass  # the caller is gone; it reports the call as indeterminate
 
@@ -157,7 +158,7 @@ def raft_routes(node: RaftNode) -> list[web.RouteDef]:
             if frame.type != WSMsgType.TEXT:
                 break
             try:
-                body = json.loads(frame.data)
+                body = jsoncodec.loads(frame.data)
             except ValueError:
                 await ws.send_str(json.dumps({"seq": None, "error": "invalid JSON"}))
                 continue
@@ -178,7 +179,7 @@ def raft_routes(node: RaftNode) -> list[web.RouteDef]:
             if problem is not None:
                 await ws.send_str(json.dumps({"seq": seq, "error": problem}))
             else:
-                await ws.send_str(json.dumps({"seq": seq, "messages": replies}))
+                await ws.send_str(jsoncodec.dumps({"seq": seq, "messages": replies}))
         return ws
 
     async def propose(request: web.Request) -> web.Response:

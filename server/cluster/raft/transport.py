@@ -33,6 +33,7 @@ import aiohttp
 
 from unkindness.server.cluster.raft.errors import NoQuorum, NotLeader, RaftError
 from unkindness.server.cluster.raft.errors import MembershipError
+from unkindness.server import jsoncodec
 
 RPC_PATH = "/raft/rpc"
 WS_PATH = "/raft/ws"
@@ -90,7 +91,7 @@ class RaftTransport:
         fut = loop.create_future()
         peer.waiting[seq] = fut
         try:
-            await peer.ws.send_str(json.dumps({"seq": seq, "messages": [msg]}))
+            await peer.ws.send_str(jsoncodec.dumps({"seq": seq, "messages": [msg]}))
             return await asyncio.wait_for(fut, max(deadline - loop.time(), 0.001))
         except asyncio.TimeoutError:
             self._drop(url, "no reply in time", peer)
@@ -141,7 +142,7 @@ class RaftTransport:
                 if frame.type != aiohttp.WSMsgType.TEXT:
                     break
                 try:
-                    body = json.loads(frame.data)
+                    body = jsoncodec.loads(frame.data)
                     fut = peer.waiting.get(body["seq"])
                 except (ValueError, KeyError, TypeError):
                     break  # garbage from the peer: this connection is done
@@ -189,7 +190,7 @@ class RaftTransport:
         fut = loop.create_future()
         peer.waiting[seq] = fut
         try:
-            await peer.ws.send_str(json.dumps({"seq": seq, "call": name, "body": body}))
+            await peer.ws.send_str(jsoncodec.dumps({"seq": seq, "call": name, "body": body}))
             return await asyncio.wait_for(fut, max(deadline - loop.time(), 0.001))
         except asyncio.TimeoutError:
             # The leader bounds its own work by the body's timeout, which is shorter: no answer at
