@@ -65,7 +65,7 @@ def main() -> int:
             subprocess.run([HARNESS, "down", run_id], capture_output=True, timeout=120)
     share = {t: 100 * (after[t] - before[t]) / args.seconds for t in before}
     followers = [v for t, v in share.items() if t != leader]
-    print(f"| nodes | load avg | leader | each follower (mean) | total, % of one core |")
+    print("| nodes | load avg | leader | each follower (mean) | total, % of one core |")
     print("|---|---|---|---|---|")
     print(f"| {args.nodes} | {os.getloadavg()[0]:.2f} | {share[leader]:.2f} % | "
           f"{sum(followers) / max(len(followers), 1):.2f} % | **{sum(share.values()):.2f} %** |")

@@ -76,7 +76,6 @@ class RunOutcome:
     result: dict
     counts: dict
     interrupted: bool = False
-    leftover: list[str] = field(default_factory=list)
 
 
 def _timestamp() -> str:
@@ -306,7 +305,6 @@ def run_test(cfg: TestConfig, out: Callable[[str], None] = print) -> RunOutcome:
             schedule.stop()
         if recorder is not None:
             recorder.close()
-        leftover: list[str] = []
         if cfg.leave_db_running and not interrupted and cluster is not None:
             journal.add("up", run_dir=str(run_dir.resolve()))  # so `harness down` finds it
             out("leaving the cluster running (--leave-db-running):")

@@ -146,7 +146,7 @@ class DockerRuntime(RuntimeBase):
         self.journal.add("docker-network", name=name)
         ipam = docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(subnet=str(net), gateway=str(hosts[-1]))])
         try:
-            network = c.networks.create(name, driver="bridge", ipam=ipam, labels=labels, check_duplicate=True)
+            c.networks.create(name, driver="bridge", ipam=ipam, labels=labels, check_duplicate=True)
         except docker.errors.APIError as e:
             raise RuntimeError_(f"creating network {name} on {net} failed: {e.explanation or e}") from None
         for i in range(1, self.n + 1):

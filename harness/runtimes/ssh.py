@@ -24,6 +24,7 @@ A first-run error names the node, what failed and the fix.
 
 from __future__ import annotations
 
+import importlib.util
 import platform
 import posixpath
 import shlex
@@ -317,10 +318,8 @@ class SshRuntime(RuntimeBase):
 
     def preflight(self) -> list[Host]:
         """The machines to use (read and resolved once), or a refusal before anything is touched."""
-        try:
-            import paramiko  # noqa: F401
-        except ImportError:
-            raise RuntimeError_("the ssh runtime needs paramiko: pip install paramiko") from None
+        if importlib.util.find_spec("paramiko") is None:
+            raise RuntimeError_("the ssh runtime needs paramiko: pip install paramiko")
         return self.hosts()
 
     def setup(self) -> None:

@@ -146,7 +146,7 @@ def test_far_behind_node_catches_up_by_snapshot():
 
 def test_read_index_needs_a_majority_round_in_the_current_term():
     sim = Sim(8)
-    urls = sim.form_cluster(3)
+    sim.form_cluster(3)
     lead = sim.leader()
     core = sim.cores[lead]
     idx = sim.propose("x", 1)
@@ -231,7 +231,7 @@ def test_remove_member_tags_are_not_reused_and_removed_node_stays_quiet():
 
 def test_leader_removing_itself_steps_down_once_committed_and_the_rest_elect():
     sim = Sim(19)
-    urls = sim.form_cluster(3)
+    sim.form_cluster(3)
     lead = sim.leader()
     core = sim.cores[lead]
     idx, _ = core.remove_member(core.tag, sim.now)
@@ -250,7 +250,7 @@ def test_leader_removing_itself_steps_down_once_committed_and_the_rest_elect():
 
 def test_one_membership_change_at_a_time():
     sim = Sim(10)
-    urls = sim.form_cluster(2)
+    sim.form_cluster(2)
     lead = sim.cores[sim.leader()]
     sim.add_server(url(5))
     sim.add_server(url(6))
@@ -289,7 +289,7 @@ def test_pre_vote_keeps_a_cut_off_node_from_raising_its_term_and_deposing_the_le
 
 def test_pre_vote_then_vote_elects_after_the_leader_dies():
     sim = Sim(16)
-    urls = sim.form_cluster(3)
+    sim.form_cluster(3)
     old = sim.leader()
     term = sim.cores[old].log.term
     sim.crash(old)
@@ -299,7 +299,7 @@ def test_pre_vote_then_vote_elects_after_the_leader_dies():
 
 def test_a_stall_of_the_whole_process_is_not_mistaken_for_lost_followers():
     sim = Sim(17)
-    urls = sim.form_cluster(3)
+    sim.form_cluster(3)
     lead = sim.leader()
     term = sim.cores[lead].log.term
     sim.now += 3.0  # nobody ran for 3 s (the machine stalled)
@@ -309,7 +309,7 @@ def test_a_stall_of_the_whole_process_is_not_mistaken_for_lost_followers():
 
 def test_an_isolated_leader_still_steps_down_after_a_stall():
     sim = Sim(18)
-    urls = sim.form_cluster(3)
+    sim.form_cluster(3)
     lead = sim.leader()
     sim.isolate(lead)
     sim.now += 3.0
