@@ -81,7 +81,9 @@ class RaftCore:
         self.defects = defects or CoreDefects()
         self.role = FOLLOWER
         self.leader: str | None = None
-        self.commit_index = log.snapshot_index
+        # What this node knew committed before it stopped is still committed: apply it at once,
+        # not only when a leader says so again.
+        self.commit_index = max(log.snapshot_index, min(log.commit, log.last_index()))
         self.delivered = log.snapshot_index
         self.restore_pending = log.snapshot_index > 0
         self.votes: set[str] = set()
@@ -446,6 +448,7 @@ class RaftCore:
         commit = min(msg["commit"], match)
         if commit > self.commit_index:
             self.commit_index = commit
+            self.log.note_commit(commit)
         self._send(msg["from"], {"type": "append_resp", "success": True, "match": match,
                                  "hint": 0, "seq": msg["seq"]})
 
@@ -456,6 +459,7 @@ class RaftCore:
             self.log.compact(last, msg["last_term"], msg["config"], msg["data"])
             self._rebuild_configs()
             self.commit_index = self.delivered = last
+            self.log.note_commit(last)
             self.restore_pending = True
             self._event("snapshot_installed", index=last, from_leader=msg["from"])
         self._send(msg["from"], {"type": "append_resp", "success": True, "match": last,
@@ -515,6 +519,7 @@ class RaftCore:
         n = matches[len(vs) - cfg.majority(len(vs))]
         if n > self.commit_index and self.log.term_at(n) == self.log.term:
             self.commit_index = n
+            self.log.note_commit(n)
             self._event("commit", commit_index=n)
             self._after_commit(now)
             # Tell the followers now, not at the next heartbeat: until they hear of it, a

@@ -61,3 +61,25 @@ def test_wal_and_full_sync_are_configured(tmp_path):
     log = RaftLog(str(tmp_path))
     assert log._db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert log._db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+
+
+def test_the_commit_index_goes_to_disk_with_the_next_sync_and_never_causes_one(tmp_path):
+    log = RaftLog(str(tmp_path))
+    log.set_cluster_id("c1")
+    log.append(entries(1, 5, 1))
+    log.note_commit(3)
+    log.sync()
+    log.note_commit(5)  # noted, nothing else staged: no fsync is due, but the next sync writes it
+    assert not log.dirty
+    assert RaftLog(str(tmp_path)).commit == 3
+    log.sync()
+    assert RaftLog(str(tmp_path)).commit == 5
+    log.append(entries(6, 6, 1))
+    log.note_commit(6)
+    log.note_commit(2)  # never backwards
+    log.sync()
+    again = RaftLog(str(tmp_path))
+    assert again.commit == 6
+    again.reset("c2")
+    again.sync()
+    assert RaftLog(str(tmp_path)).commit == 0
