@@ -83,19 +83,31 @@ class RaftTransport:
 
     async def send(self, msg: dict) -> list[dict]:
         """Deliver one message; returns the replies. Raises TransportError."""
-        url = msg["to"]
+        return await self._exchange(msg["to"], {"messages": [msg]}, self.rpc_timeout, "reply")
+
+    async def call(self, url: str, name: str, body: dict, timeout: float) -> Any:
+        """Ask the peer at ``url`` (the leader) to run ``name`` ("propose", "read-index") with
+        ``body``; returns its result or raises the RaftError it raised there. TransportError when
+        there is no answer in ``timeout`` or the connection breaks (the call may have run). The
+        leader bounds its own work by the body's timeout, which is shorter than ``timeout``."""
+        return await self._exchange(url, {"call": name, "body": body}, timeout, f"answer to {name}")
+
+    async def _exchange(self, url: str, frame: dict, timeout: float, what: str) -> Any:
+        """One frame out, its answer (same seq) back. No answer in time means a dead connection
+        (a partition): it is dropped, so the next frame after the heal opens a fresh one instead
+        of waiting out TCP's retransmission backoff on this one."""
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.rpc_timeout
+        deadline = loop.time() + timeout
         peer = await self._peer(url, deadline)
         seq = next(self._seq)
         fut = loop.create_future()
         peer.waiting[seq] = fut
         try:
-            await peer.ws.send_str(jsoncodec.dumps({"seq": seq, "messages": [msg]}))
+            await peer.ws.send_str(jsoncodec.dumps({"seq": seq, **frame}))
             return await asyncio.wait_for(fut, max(deadline - loop.time(), 0.001))
         except asyncio.TimeoutError:
-            self._drop(url, "no reply in time", peer)
-            raise TransportError(f"{url}: no reply within {self.rpc_timeout:g} s") from None
+            self._drop(url, f"no {what} in time", peer)
+            raise TransportError(f"{url}: no {what} within {timeout:g} s") from None
         except (aiohttp.ClientError, ConnectionError, RuntimeError, OSError) as e:
             self._drop(url, str(e), peer)
             raise TransportError(f"{url}: {type(e).__name__}: {e}") from e
@@ -178,31 +190,6 @@ class RaftTransport:
             task = asyncio.ensure_future(current.ws.close())
             self._closing.add(task)
             task.add_done_callback(self._closing.discard)
-
-    async def call(self, url: str, name: str, body: dict, timeout: float) -> Any:
-        """Ask the peer at ``url`` (the leader) to run ``name`` ("propose", "read-index") with
-        ``body``; returns its result or raises the RaftError it raised there. TransportError when
-        there is no answer in ``timeout`` or the connection breaks (the call may have run)."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        peer = await self._peer(url, deadline)
-        seq = next(self._seq)
-        fut = loop.create_future()
-        peer.waiting[seq] = fut
-        try:
-            await peer.ws.send_str(jsoncodec.dumps({"seq": seq, "call": name, "body": body}))
-            return await asyncio.wait_for(fut, max(deadline - loop.time(), 0.001))
-        except asyncio.TimeoutError:
-            # The leader bounds its own work by the body's timeout, which is shorter: no answer at
-            # all means a dead connection (a partition), and a fresh one after it heals beats
-            # TCP's retransmission backoff on this one, as for peer messages.
-            self._drop(url, f"no answer to {name} in time", peer)
-            raise TransportError(f"{url}: no answer to {name} within {timeout:g} s") from None
-        except (aiohttp.ClientError, ConnectionError, RuntimeError, OSError) as e:
-            self._drop(url, str(e), peer)
-            raise TransportError(f"{url}: {type(e).__name__}: {e}") from e
-        finally:
-            peer.waiting.pop(seq, None)
 
     async def post_json(self, url: str, payload: Any, timeout: float) -> dict:
         if self._session is None:

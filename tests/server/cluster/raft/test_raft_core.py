@@ -329,13 +329,18 @@ def test_vote_lease_ignores_a_disruptive_candidate():
     assert sim.cores[follower].log.term == term and sim.cores[follower].leader == lead
 
 
-def test_log_is_durable_across_restart_from_disk(tmp_path):
-    dirs = {url(i): str(tmp_path / f"n{i}") for i in range(3)}
-    sim = Sim(14, dirs=dirs)
+def _on_disk_with_five_values(tmp_path, seed: int) -> tuple[Sim, list[str]]:
+    """A 3-node cluster whose logs live in files, with k0..k4 committed and applied everywhere."""
+    sim = Sim(seed, dirs={url(i): str(tmp_path / f"n{i}") for i in range(3)})
     urls = sim.form_cluster(3)
     for k in range(5):
         sim.propose(f"k{k}", k)
     sim.run(0.3)
+    return sim, urls
+
+
+def test_log_is_durable_across_restart_from_disk(tmp_path):
+    sim, urls = _on_disk_with_five_values(tmp_path, 14)
     for u in urls:
         sim.crash(u)
     for u in urls:
@@ -349,12 +354,7 @@ def test_a_restarted_node_applies_what_it_knew_committed_before_hearing_from_any
     # Before: the commit index lived only in memory, so a restarted node served its snapshot's
     # state (for a one-node cluster: until it elected itself again) and a local read right after
     # a restart missed values acknowledged before the kill.
-    dirs = {url(i): str(tmp_path / f"n{i}") for i in range(3)}
-    sim = Sim(15, dirs=dirs)
-    urls = sim.form_cluster(3)
-    for k in range(5):
-        sim.propose(f"k{k}", k)
-    sim.run(0.3)
+    sim, urls = _on_disk_with_five_values(tmp_path, 15)
     follower = next(u for u in urls if u != sim.leader())
     assert sim.state[follower] == {f"k{k}": k for k in range(5)}
     sim.crash(follower)
