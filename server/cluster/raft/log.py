@@ -33,6 +33,8 @@ CREATE TABLE IF NOT EXISTS snapshot (id INTEGER PRIMARY KEY CHECK (id = 1),
                                      config TEXT NOT NULL, data TEXT NOT NULL);
 """
 
+_SAVE_COMMIT = "INSERT OR REPLACE INTO meta (key, value) VALUES ('commit', ?)"
+
 
 class RaftLog:
     """The persistent state of one Raft server, with an in-memory mirror."""
@@ -181,8 +183,7 @@ class RaftLog:
                 # learns it from the leader again, as it always did.
                 self._db.execute("PRAGMA synchronous=OFF")
                 try:
-                    self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('commit', ?)",
-                                     (str(self.commit),))
+                    self._db.execute(_SAVE_COMMIT, (str(self.commit),))
                 finally:
                     self._db.execute("PRAGMA synchronous=FULL")
                 self._commit_written = self.commit
@@ -217,7 +218,7 @@ class RaftLog:
                     cur.execute("DELETE FROM meta")
                     cur.execute("INSERT INTO meta (key, value) VALUES ('cluster_id', ?)", (json.dumps(op[1]),))
             if commit is not None:
-                cur.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('commit', ?)", (str(commit),))
+                cur.execute(_SAVE_COMMIT, (str(commit),))
             cur.execute("COMMIT")
         except BaseException:
             cur.execute("ROLLBACK")
