@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -229,4 +230,39 @@ def test_document_pages_built_by_sqlite_match_to_document(tmp_path: Path) -> Non
             assert json.loads(s.documents_page_json(50, 10)) == []
         finally:
             s.close()
+    asyncio.run(main())
+
+
+def test_metadata_pages_of_a_file_from_before_the_meta_column(tmp_path: Path) -> None:
+    """A metadata-only page is concatenated from documents.meta; rows written before that
+    column existed (NULL there) are built by SQLite's JSON functions, the same object."""
+    path = tmp_path / "db.sqlite"
+
+    def fill(n: int):
+        def run(txn: WriteTxn) -> None:
+            etag = txn.next_etag()
+            txn.put_document(f"users/{n}", {"n": n, "@metadata": {"owner": "qa", "@collection": "Users"}},
+                             txn.local_change_vector(etag), "Users", "t", flags="HasRevisions" if n else "",
+                             etag=etag)
+        return run
+
+    async def main() -> None:
+        s = Storage(path, "A")
+        try:
+            await s.write(fill(0))
+        finally:
+            s.close()
+        with sqlite3.connect(path) as conn:
+            conn.execute("ALTER TABLE documents DROP COLUMN meta")  # the file as an older server left it
+        s = Storage(path, "A")
+        try:
+            await s.write(fill(1))
+            stored = s.all_items("document")
+            expected = [{"@metadata": i.to_document()["@metadata"]} for i in sorted(stored, key=lambda i: i.etag)]
+            assert json.loads(s.documents_page_json(0, 100, metadata_only=True)) == expected
+            assert json.loads(s.documents_page_json(5, 100, metadata_only=True)) == []
+        finally:
+            s.close()
+        with sqlite3.connect(path) as conn:  # the old row has no text; the new one does
+            assert [r[0] is None for r in conn.execute("SELECT meta FROM documents ORDER BY etag")] == [True, False]
     asyncio.run(main())
