@@ -69,6 +69,7 @@ class Call:
     # A local read may be stale: one showing the engineer back in the pool counts only if its
     # index is above this (the version our claim wrote, or the one our last write expected).
     floor: int = 0
+    empty: bool = False  # the last claim's read found nobody available: wait before reading again
 
 
 @dataclass
@@ -117,6 +118,11 @@ class PoolSource:
                 return Invocation("put", {"key": KEY, "purpose": "register", "value": engineer_names(
                     self.opts.engineers), "index": 0})
         call = self.calls.get(worker) or self._new_call(worker)
+        if call.empty:
+            # Between ops, not inside the read that found the pool empty: its completion is
+            # recorded when the answer came, so the history's times stay the server's.
+            call.empty = False
+            time.sleep(EMPTY_POOL_WAIT_S)
         base = {"key": KEY, "purpose": call.purpose, "call": call.id}
         if call.step == "hold":
             return Invocation("hold", {"call": call.id, "engineer": call.engineer,
@@ -194,7 +200,7 @@ class PoolClient:
             if isinstance(value, list) and value:
                 call.step = "claim-write"
             else:
-                time.sleep(EMPTY_POOL_WAIT_S)  # nobody available: wait, then look again
+                call.empty = True  # nobody available: wait (PoolSource.next_op), then look again
         else:
             call.step = "return-write"
         return done

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import statistics
 
 import pytest
 
@@ -11,7 +12,7 @@ from unkindness.harness.generator import Workers, run_phase
 from unkindness.harness.history.recorder import Recorder
 from unkindness.harness.history.files import load
 from unkindness.workloads.base import RunContext
-from unkindness.workloads.engineer_pool import KEY, EngineerPool, Options
+from unkindness.workloads.engineer_pool import EMPTY_POOL_WAIT_S, KEY, EngineerPool, Options
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -36,3 +37,24 @@ def test_calls_claim_hold_and_release_engineers(one_node, tmp_path):
     value, _ = NodeClient(node, "db").cmpxchg_get(KEY) or ([], 0)
     held = {w.calls[i].engineer for i in w.calls if w.calls[i].step in ("hold", "return-read", "return-write")}
     assert set(value) | held == {"ayende", "oren"}
+
+
+def test_a_read_of_an_empty_pool_completes_when_answered_and_the_wait_comes_after(one_node, tmp_path):
+    """The wait before looking again is the worker's, not the read's: a completion recorded
+    EMPTY_POOL_WAIT_S late would widen every such read's window in the history."""
+    url, _ = one_node
+    node = NodeAddress("n1", url, "A")
+    w = EngineerPool(Options(engineers=1, call_ms=20), RunContext([node], 4))
+    rec = Recorder(tmp_path / "history.jsonl")
+    clients = [w.client(NodeClient(node, "db", timeout=2.0), i) for i in range(4)]
+    run_phase(rec, clients, w.source(), Workers(4), seed=2, time_limit=1.5)
+    rec.close()
+    invoked: dict = {}
+    empty_reads = []
+    for e in load(tmp_path / "history.jsonl").events:
+        if e["type"] == "invoke":
+            invoked[e["process"]] = e["time"]
+        elif e["f"] == "get" and e["type"] == "ok" and e["value"]["value"] == [] and e["value"]["purpose"] == "claim":
+            empty_reads.append((e["time"] - invoked[e["process"]]) / 1e9)
+    assert len(empty_reads) >= 5  # one engineer, four workers: many claims find nobody
+    assert statistics.median(empty_reads) < EMPTY_POOL_WAIT_S / 2, empty_reads
