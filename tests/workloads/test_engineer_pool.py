@@ -17,15 +17,19 @@ from unkindness.workloads.engineer_pool import EMPTY_POOL_WAIT_S, KEY, EngineerP
 pytestmark = pytest.mark.timeout(60)
 
 
-def test_calls_claim_hold_and_release_engineers(one_node, tmp_path):
-    url, _ = one_node
+def _run(url: str, tmp_path, options: Options, seed: int, seconds: float) -> tuple[EngineerPool, NodeAddress, list]:
+    """Four workers play calls against the node's database `db`; the workload and its events."""
     node = NodeAddress("n1", url, "A")
-    w = EngineerPool(Options(engineers=2, call_ms=5), RunContext([node], 4))
+    w = EngineerPool(options, RunContext([node], 4))
     rec = Recorder(tmp_path / "history.jsonl")
     clients = [w.client(NodeClient(node, "db", timeout=2.0), i) for i in range(4)]
-    run_phase(rec, clients, w.source(), Workers(4), seed=1, time_limit=2.0)
+    run_phase(rec, clients, w.source(), Workers(4), seed=seed, time_limit=seconds)
     rec.close()
-    events = load(tmp_path / "history.jsonl").events
+    return w, node, load(tmp_path / "history.jsonl").events
+
+
+def test_calls_claim_hold_and_release_engineers(one_node, tmp_path):
+    w, node, events = _run(one_node[0], tmp_path, Options(engineers=2, call_ms=5), seed=1, seconds=2.0)
     fs = {e["f"] for e in events}
     assert {"get", "put", "hold"} <= fs and "delete" not in fs  # the last claim leaves [], never a missing key
     assert any(e["f"] == "put" and e["type"] == "ok" and e["value"]["value"] == [] for e in events)
@@ -42,16 +46,10 @@ def test_calls_claim_hold_and_release_engineers(one_node, tmp_path):
 def test_a_read_of_an_empty_pool_completes_when_answered_and_the_wait_comes_after(one_node, tmp_path):
     """The wait before looking again is the worker's, not the read's: a completion recorded
     EMPTY_POOL_WAIT_S late would widen every such read's window in the history."""
-    url, _ = one_node
-    node = NodeAddress("n1", url, "A")
-    w = EngineerPool(Options(engineers=1, call_ms=20), RunContext([node], 4))
-    rec = Recorder(tmp_path / "history.jsonl")
-    clients = [w.client(NodeClient(node, "db", timeout=2.0), i) for i in range(4)]
-    run_phase(rec, clients, w.source(), Workers(4), seed=2, time_limit=1.5)
-    rec.close()
+    _, _, events = _run(one_node[0], tmp_path, Options(engineers=1, call_ms=20), seed=2, seconds=1.5)
     invoked: dict = {}
     empty_reads = []
-    for e in load(tmp_path / "history.jsonl").events:
+    for e in events:
         if e["type"] == "invoke":
             invoked[e["process"]] = e["time"]
         elif e["f"] == "get" and e["type"] == "ok" and e["value"]["value"] == [] and e["value"]["purpose"] == "claim":
