@@ -18,6 +18,7 @@ import urllib.request
 from pathlib import Path
 from typing import Iterator
 
+from unkindness.harness.db import FAKETIME_SETTINGS
 from unkindness.harness.runtimes.local import find_libfaketime
 from unkindness.harness.resources import new_run_id
 from unkindness.harness.runtimes.netns import NetnsRuntime
@@ -49,8 +50,7 @@ class ProcessControl:
         f = self.clock_file(node)
         if not f.exists():
             f.write_text("+0.000\n")
-        return {"LD_PRELOAD": self.faketime, "FAKETIME_TIMESTAMP_FILE": str(f), "FAKETIME_NO_CACHE": "1",
-                "FAKETIME_DONT_FAKE_MONOTONIC": "1"}
+        return {"LD_PRELOAD": self.faketime, "FAKETIME_TIMESTAMP_FILE": str(f), **FAKETIME_SETTINGS}
 
     def start_all(self) -> None:
         for n in self.runtime.nodes:
