@@ -34,6 +34,10 @@ from unkindness.harness.runtimes.shell_node import ShellNode
 
 LABEL = "unkindness.run"
 IMAGE_REPO = "unkindness-node"
+# Node images kept besides the one a run uses: one is built per source change (about 260 MB of its
+# own each), and a day of editing the server left 24 of them, 6.6 GB. The newest few stay, so
+# switching between branches rebuilds nothing.
+KEEP_IMAGES = 3
 NODE_ROOT = "/var/lib/unkindness"
 SERVER = ["/opt/unkindness/bin/unkindness-server"]
 
@@ -94,7 +98,27 @@ def ensure_image(c: Any, base: str, log: Any = None) -> str:
         except docker.errors.BuildError as e:
             tail = "".join(str(x.get("stream") or x.get("error") or "") for x in e.build_log)[-800:]
             raise RuntimeError_(f"building {tag} from {base} failed: {e.msg}\n{tail}") from None
+    removed = prune_images(c, IMAGE_REPO, tag)
+    if log and removed:
+        log(f"removed {len(removed)} older node image(s): {', '.join(removed)}")
     return tag
+
+
+def prune_images(c: Any, repo: str, current: str, keep: int = KEEP_IMAGES) -> list[str]:
+    """Removes `repo`'s images but `current` and the `keep` newest others; returns their tags.
+    An image a container still uses (another run's) is left: the engine refuses, and that is fine."""
+    import docker
+
+    others = [im for im in c.images.list(name=repo) if current not in im.tags]
+    others.sort(key=lambda im: im.attrs.get("Created", ""), reverse=True)
+    removed = []
+    for im in others[keep:]:
+        try:
+            c.images.remove(im.id)
+            removed.append(im.tags[0] if im.tags else im.short_id)
+        except docker.errors.APIError:
+            pass
+    return removed
 
 
 class DockerNode(ShellNode):
