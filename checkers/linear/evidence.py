@@ -27,19 +27,25 @@ def _overlaps(a: Op, b: Op) -> bool:
 
 def failure(model: Model, search: Search, outcome: Outcome, key: Hashable, init: Any) -> dict:
     """Evidence dict for one partition the search proved non-linearizable."""
-    bad = search.order[outcome.best_j].op
-    seq = search.replay(outcome.best_path)
+    placed = [search.order[bit].op for bit, _ in search.replay(outcome.best_path)]
+    return explain(model, search.order[outcome.best_j].op, placed, [s.op for s in search.order],
+                   outcome.best_states, key, init)
+
+
+def explain(model: Model, bad: Op, placed: list[Op], ops: list[Op], best_states: list[Any], key: Hashable,
+            init: Any) -> dict:
+    """The evidence in words: ``bad`` could not be placed after ``placed`` (the furthest order found),
+    in any of ``best_states``; ``ops`` are the partition's ops that the search placed or could place."""
     state = model.initial(init)
     prefix = []
-    for bit, _ in seq:
-        op = search.order[bit].op
+    for op in placed:
         nxt = model.step(state, op)
         state = nxt if nxt is not None else state  # cannot happen: reductions keep the semantics
         prefix.append({"op": op.to_dict(), "text": model.describe_op(op), "state": model.describe(state)})
-    concurrent = [s.op for s in search.order if s.op is not bad and _overlaps(s.op, bad)]
+    concurrent = [op for op in ops if op is not bad and _overlaps(op, bad)]
     concurrent.sort(key=lambda o: o.start)
     where = "" if key is None else f" on key {show(thaw(key))}"
-    states = model.describe_states(outcome.best_states)
+    states = model.describe_states(best_states)
     when = (f"invoked at event {bad.invoke_index}, completed at event {bad.complete_index}"
             if bad.complete_index is not None else f"invoked at event {bad.invoke_index}")
     if prefix:
@@ -48,8 +54,9 @@ def failure(model: Model, search: Search, outcome: Outcome, key: Hashable, init:
                 f"{last['op']['process']}'s {last['text']}, after which the state was {show(last['state'])}.")
     else:
         tail = "Not even the first operation can be placed."
+    bad_text = model.describe_op(bad)
     explanation = (
-        f"Process {bad.process}'s {model.describe_op(bad)}{where} ({when}) cannot be linearized: "
+        f"Process {bad.process}'s {bad_text}{where} ({when}) cannot be linearized: "
         f"in every order of the operations that respects real time and the {model.name} model, "
         f"once everything that completed before it has taken effect, {states}, and it cannot take "
         f"effect in that state. {tail} "
@@ -58,11 +65,11 @@ def failure(model: Model, search: Search, outcome: Outcome, key: Hashable, init:
     return {
         "key": None if key is None else thaw(key),
         "op": bad.to_dict(),
-        "op_text": model.describe_op(bad),
+        "op_text": bad_text,
         "prefix": prefix[-PREFIX_SHOWN:],
         "prefix_length": len(prefix),
         "prefix_omitted": max(0, len(prefix) - PREFIX_SHOWN),
-        "states": [model.describe(s) for s in outcome.best_states],
+        "states": [model.describe(s) for s in best_states],
         "concurrent": [o.to_dict() for o in concurrent],
         "explanation": explanation,
     }
