@@ -16,10 +16,21 @@ from typing import Any, Callable, Hashable
 
 from unkindness.checkers.history import Op, gc_paused, pair
 from unkindness.checkers.linear.budget import Budget
-from unkindness.checkers.linear.evidence import failure
+from unkindness.checkers.linear.evidence import explain, failure
 from unkindness.checkers.linear.search import OutOfBudget, Search
 from unkindness.checkers.models import MODELS, Model, get_model
 from unkindness.checkers.models.base import Step, show, thaw
+from unkindness.checkers.models.kv import KvModel
+
+try:  # the kv model's pipeline in C (kv_native.c); absent when the install had no compiler
+    from unkindness.checkers.linear import kv_native
+except ImportError:  # pragma: no cover - the Python pipeline gives the same verdicts
+    kv_native = None
+
+# Configurations the C search explores before it hands the history to the Python search, which has
+# the time and memory budget, progress reports and "unknown" (about 0.2 s of C work at most).
+NATIVE_MAX_EXPLORED = 1 << 20
+NATIVE_ENTRY_BYTES = 200  # a generous size of one C memo entry with its state, for a memory limit
 
 
 def _compiled_partitions(model: Model, ops: list[Op]) -> dict[Hashable, list[Step]]:
@@ -52,14 +63,67 @@ WORDS = {"porcupine": "Porcupine's reading: a failed cas observes the register d
          "jepsen": "Jepsen's reading: a failed op never happened, a nil read is a read of unknown value"}
 
 
+def _native_kv(history: list[dict], m: Model, init: Any, time_limit: float | None,
+               memory_limit_mb: float | None, semantics: str) -> dict | None:
+    """The kv check done by kv_native, evidence included; None when the Python pipeline must run."""
+    if kv_native is None or type(m) is not KvModel or type(history) is not list:
+        return None
+    cap = NATIVE_MAX_EXPLORED
+    if memory_limit_mb is not None:
+        cap = min(cap, int(memory_limit_mb * 1048576 / NATIVE_ENTRY_BYTES))
+    counts = kv_native.check(history, m.initial(init), semantics == "jepsen", cap)
+    if counts is None:
+        return None
+    result: dict[str, Any] = {"valid": counts["valid"], "model": m.name, "ops": counts["ops"],
+                              "keys": counts["keys"], "searched_ops": counts["searched_ops"],
+                              "semantics": semantics, "reading": WORDS[semantics]}
+    if counts["valid"] is False:
+        result.update(_native_evidence(history, counts, m, init))
+    result["explored"] = counts["explored"]
+    result["keys_done"] = counts["keys_done"]
+    result["memo_peak_mb_estimate"] = round(counts["explored"] * NATIVE_ENTRY_BYTES / 1048576, 3)
+    return result
+
+
+def _native_evidence(history: list[dict], counts: dict, m: Model, init: Any) -> dict:
+    """The failing key's evidence from its events alone and what the C search found.
+
+    The key's events pair into the same ops, in the same order, as in the whole history;
+    ``order`` maps the C search's bits to them and ``placed`` is its replay of the furthest path.
+    """
+    ops = pair([history[i] for i in counts["failing_events"]]).ops
+    order = [ops[r] for r in counts["order"]]
+    return explain(m, order[counts["best_j"]], [order[b] for b in counts["placed"]], order, counts["best_states"],
+                   counts["key"], init)
+
+
+def _summary(result: dict, m: Model, semantics: str) -> str:
+    verdict = result["valid"]
+    where = f" on {result['keys']} key(s)" if m.partitioned else ""
+    if verdict is True:
+        text = (f"linearizable: {result['ops']} operations{where} fit the {m.name} model "
+                f"({result['explored']} configurations explored)")
+    elif verdict is False:
+        k = "" if result.get("key") is None else f" on key {show(result['key'])}"
+        text = (f"not linearizable: process {result['op']['process']}'s {result['op_text']}"
+                f"{k} cannot be placed in any order consistent with real time")
+    else:
+        text = (f"unknown: {result['reason']} after exploring {result['explored']} "
+                f"configurations; {result['keys_done']} of {result['keys']} key(s) fully checked")
+    if "cas" in m.fs or "read" in m.fs:  # the models the readings tell apart
+        text += f" [{semantics}'s reading]".replace("porcupine's", "Porcupine's").replace("jepsen's", "Jepsen's")
+    return text
+
+
 @gc_paused()
 def check(history: list[dict], model: str | Model, *, init: Any = None, time_limit: float | None = None,
           memory_limit_mb: float | None = None, progress: Callable[[dict], None] | None = None,
-          semantics: str = "porcupine", **model_options: Any) -> dict:
+          semantics: str = "porcupine", native: bool = True, **model_options: Any) -> dict:
     """Checks linearizability; returns {"valid": True | False | "unknown", ...evidence}.
 
     `semantics` chooses how ops that tools read differently are read (READINGS);
-    explicit model options override it. Raises HistoryError (a ValueError) with
+    explicit model options override it. `native=False` keeps the kv model on its
+    Python pipeline (to compare the two). Raises HistoryError (a ValueError) with
     a message naming the event for a history or op the model cannot interpret.
     """
     if semantics not in READINGS:
@@ -69,6 +133,16 @@ def check(history: list[dict], model: str | Model, *, init: Any = None, time_lim
         known = MODELS[model].options if model in MODELS else {}
         model_options = {**{k: v for k, v in READINGS[semantics].items() if k in known}, **model_options}
     m = get_model(model, **model_options)
+    fast = _native_kv(history, m, init, time_limit, memory_limit_mb, semantics) if native else None
+    if fast is not None:
+        if progress is not None:
+            progress({"explored": fast["explored"], "keys_done": fast["keys_done"], "keys_total": fast["keys"]})
+        fast["elapsed_s"] = round(time.monotonic() - t0, 6)
+        fast["cpu_s"] = round(time.process_time() - cpu0, 6)
+        fast["summary"] = _summary(fast, m, semantics)
+        return fast
+    if time_limit is not None and native and kv_native is not None and type(m) is KvModel:
+        time_limit = max(time_limit - (time.monotonic() - t0), 1e-3)  # what the C search spent counts
     ops = pair(history).ops
     if semantics == "jepsen":
         ops = [op for op in ops if op.type != "fail"]
@@ -114,18 +188,5 @@ def check(history: list[dict], model: str | Model, *, init: Any = None, time_lim
     result["elapsed_s"] = round(time.monotonic() - t0, 6)
     result["cpu_s"] = round(time.process_time() - cpu0, 6)
     result["memo_peak_mb_estimate"] = round(budget.peak_estimate / 1048576, 3)
-    where = f" on {len(parts)} key(s)" if m.partitioned else ""
-    if verdict is True:
-        result["summary"] = (f"linearizable: {len(ops)} operations{where} fit the {m.name} model "
-                             f"({result['explored']} configurations explored)")
-    elif verdict is False:
-        k = "" if result.get("key") is None else f" on key {show(result['key'])}"
-        result["summary"] = (f"not linearizable: process {result['op']['process']}'s {result['op_text']}"
-                             f"{k} cannot be placed in any order consistent with real time")
-    else:
-        result["summary"] = (f"unknown: {result['reason']} after exploring {result['explored']} "
-                             f"configurations; {budget.keys_done} of {len(parts)} key(s) fully checked")
-    if "cas" in m.fs or "read" in m.fs:  # the models the readings tell apart
-        result["summary"] += f" [{semantics}'s reading]".replace("porcupine's", "Porcupine's").replace(
-            "jepsen's", "Jepsen's")
+    result["summary"] = _summary(result, m, semantics)
     return result

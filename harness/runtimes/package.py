@@ -34,7 +34,8 @@ def source_digest(root: Path, salt: str = "") -> str:
     h = hashlib.sha256(salt.encode())
     files = [root / "pyproject.toml", root / "setup.py", root / "Dockerfile"]
     for d in SOURCE_DIRS:
-        files += sorted(p for p in (root / d).rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+        files += sorted(p for p in (root / d).rglob("*")
+                        if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".so")  # built here
     for p in files:
         if p.is_file():
             h.update(str(p.relative_to(root)).encode() + b"\0" + p.read_bytes() + b"\0")
@@ -65,7 +66,7 @@ def wheelhouse(root: Path, digest: str, log=None) -> Path:
         if (root / name).is_file():
             shutil.copy(root / name, src / name)
     for d in SOURCE_DIRS:
-        shutil.copytree(root / d, src / d, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        shutil.copytree(root / d, src / d, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.so"))
     try:
         cp = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "-w", str(tmp), str(src)],
                             capture_output=True, text=True, timeout=900)
