@@ -37,11 +37,14 @@ def explain(model: Model, bad: Op, placed: list[Op], ops: list[Op], best_states:
     """The evidence in words: ``bad`` could not be placed after ``placed`` (the furthest order found),
     in any of ``best_states``; ``ops`` are the partition's ops that the search placed or could place."""
     state = model.initial(init)
-    prefix = []
+    after = []
     for op in placed:
         nxt = model.step(state, op)
         state = nxt if nxt is not None else state  # cannot happen: reductions keep the semantics
-        prefix.append({"op": op.to_dict(), "text": model.describe_op(op), "state": model.describe(state)})
+        after.append(state)
+    omitted = max(0, len(placed) - PREFIX_SHOWN)  # only the tail is shown, so only the tail is described
+    prefix = [{"op": op.to_dict(), "text": model.describe_op(op), "state": model.describe(st)}
+              for op, st in zip(placed[omitted:], after[omitted:])]
     concurrent = [op for op in ops if op is not bad and _overlaps(op, bad)]
     concurrent.sort(key=lambda o: o.start)
     where = "" if key is None else f" on key {show(thaw(key))}"
@@ -50,7 +53,7 @@ def explain(model: Model, bad: Op, placed: list[Op], ops: list[Op], best_states:
             if bad.complete_index is not None else f"invoked at event {bad.invoke_index}")
     if prefix:
         last = prefix[-1]
-        tail = (f"The longest linearizable prefix has {len(prefix)} operation(s), ending with process "
+        tail = (f"The longest linearizable prefix has {len(placed)} operation(s), ending with process "
                 f"{last['op']['process']}'s {last['text']}, after which the state was {show(last['state'])}.")
     else:
         tail = "Not even the first operation can be placed."
@@ -66,9 +69,9 @@ def explain(model: Model, bad: Op, placed: list[Op], ops: list[Op], best_states:
         "key": None if key is None else thaw(key),
         "op": bad.to_dict(),
         "op_text": bad_text,
-        "prefix": prefix[-PREFIX_SHOWN:],
-        "prefix_length": len(prefix),
-        "prefix_omitted": max(0, len(prefix) - PREFIX_SHOWN),
+        "prefix": prefix,
+        "prefix_length": len(placed),
+        "prefix_omitted": omitted,
         "states": [model.describe(s) for s in best_states],
         "concurrent": [o.to_dict() for o in concurrent],
         "explanation": explanation,
