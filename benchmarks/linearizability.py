@@ -27,11 +27,11 @@ from unkindness.checkers.linear import check
 CORPUS = Path(__file__).resolve().parents[1] / ".." / "shared" / "corpora" / "linearizability"
 PORCUPINE_ETCD_S = 0.57
 # Porcupine's CPU per check, measured here in one sitting with ours (linearizability.md says how):
-# the lowest of three repetitions' median, so the comparison favours Porcupine.
+# upstream's kv test model, the lowest of three repetitions' medians, so the comparison favours Porcupine.
 PORCUPINE_KV_S = {
-    "porcupine-kv/valid/c01-ok.jsonl": 0.000120, "porcupine-kv/invalid/c01-bad.jsonl": 0.000090,
-    "porcupine-kv/valid/c10-ok.jsonl": 0.000590, "porcupine-kv/invalid/c10-bad.jsonl": 0.000390,
-    "porcupine-kv/valid/c50-ok.jsonl": 3.227, "porcupine-kv/invalid/c50-bad.jsonl": 0.083,
+    "porcupine-kv/valid/c01-ok.jsonl": 0.0001202, "porcupine-kv/invalid/c01-bad.jsonl": 0.0000525,
+    "porcupine-kv/valid/c10-ok.jsonl": 0.0006394, "porcupine-kv/invalid/c10-bad.jsonl": 0.0004002,
+    "porcupine-kv/valid/c50-ok.jsonl": 3.120, "porcupine-kv/invalid/c50-bad.jsonl": 0.0867,
 }
 PORCUPINE_KV_TOTAL_S = sum(PORCUPINE_KV_S.values())
 
@@ -83,9 +83,9 @@ def main() -> int:
         if src == "porcupine-etcd":
             line += f", {total / PORCUPINE_ETCD_S:.2f}x Porcupine's {PORCUPINE_ETCD_S} s"
         if src == "porcupine-kv":
-            line += f", {total / PORCUPINE_KV_TOTAL_S:.2f}x Porcupine's {PORCUPINE_KV_TOTAL_S} s"
-            line += "".join(f"; {r[0].split('/')[-1]} {r[4] / PORCUPINE_KV_S[r[0]]:.2f}x Porcupine's "
-                            f"{PORCUPINE_KV_S[r[0]]} s" for r in sel if r[0] in PORCUPINE_KV_S)
+            line += f", {total / PORCUPINE_KV_TOTAL_S:.4f}x Porcupine's {PORCUPINE_KV_TOTAL_S:.3f} s"
+            line += "".join(f"; {r[0].split('/')[-1]} {r[4] * 1e3:.3f} ms, {r[4] / PORCUPINE_KV_S[r[0]]:.2f}x "
+                            f"Porcupine's {PORCUPINE_KV_S[r[0]] * 1e3:.3f} ms" for r in sel if r[0] in PORCUPINE_KV_S)
         slowest = max(sel, key=lambda r: r[4])
         line += f"; slowest {slowest[0]} {slowest[4]:.3f} s; peak traced memory {max(r[5] for r in sel) / 1048576:.1f} MB"
         print(line)
