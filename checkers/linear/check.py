@@ -71,7 +71,8 @@ def _native_kv(history: list[dict], m: Model, init: Any, time_limit: float | Non
     cap = NATIVE_MAX_EXPLORED
     if memory_limit_mb is not None:
         cap = min(cap, int(memory_limit_mb * 1048576 / NATIVE_ENTRY_BYTES))
-    counts = kv_native.check(history, m.initial(init), semantics == "jepsen", cap)
+    deadline = time.monotonic() + time_limit if time_limit is not None else 0.0
+    counts = kv_native.check(history, m.initial(init), semantics == "jepsen", cap, deadline)
     if counts is None:
         return None
     result: dict[str, Any] = {"valid": counts["valid"], "model": m.name, "ops": counts["ops"],

@@ -14,8 +14,8 @@
  * It declines (returns None) whatever it does not handle, and the caller then runs the
  * Python pipeline, which also owns every error message: malformed events, non-string keys
  * or values, processes that are not ints, indeterminate writes (info or never completed:
- * optional ops), and searches longer than `max_explored` configurations (the Python search
- * has the time and memory budget, progress and "unknown"). For a history that is not
+ * optional ops), and searches longer than `max_explored` configurations or past the deadline
+ * (the Python search has the time and memory budget, progress and "unknown"). For a history that is not
  * linearizable it returns the event positions of the failing key, so that the caller can
  * build the evidence from that key's events alone.
  */
@@ -25,6 +25,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 typedef uint64_t word;
 
@@ -99,6 +100,15 @@ static PyObject *int_list(const int *xs, int n)
         PyList_SET_ITEM(l, k, v);
     }
     return l;
+}
+
+/* Whether CLOCK_MONOTONIC (Python's time.monotonic) is past `deadline`; 0: no deadline. */
+static int past(double deadline)
+{
+    if (deadline <= 0) return 0;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9 > deadline;
 }
 
 static void *grow(void *p, Py_ssize_t *cap, Py_ssize_t need, size_t size)
@@ -274,6 +284,7 @@ typedef struct {
     PyObject *best_states[BEST_STATES_CAP];
     Memo memo;
     Py_ssize_t budget; /* configurations left before declining */
+    double deadline;   /* the check's time limit on CLOCK_MONOTONIC, 0 for none */
 } Search;
 
 /* The state after op i, as a new reference; NULL with no error: the op cannot take effect. */
@@ -419,8 +430,9 @@ static int run(Search *s, PyObject *init, Py_ssize_t *explored)
     s->stack[0].state = state;
     s->stack[0].via = -1;
     top = 1;
+    unsigned it = 0;
     while (top) {
-        if (s->memo.count > s->budget) { result = -2; goto done; }
+        if (s->memo.count > s->budget || (!(++it & 1023) && past(s->deadline))) { result = -2; goto done; }
         Frame *fr = &s->stack[top - 1];
         int i = lowest_bit(fr->cand, W);
         if (i < 0) { top--; continue; }
@@ -630,7 +642,8 @@ static PyObject *kv_check(PyObject *self, PyObject *args)
     PyObject *history, *init;
     int drop_failed;
     Py_ssize_t max_explored;
-    if (!PyArg_ParseTuple(args, "OUpn", &history, &init, &drop_failed, &max_explored)) return NULL;
+    double deadline;
+    if (!PyArg_ParseTuple(args, "OUpnd", &history, &init, &drop_failed, &max_explored, &deadline)) return NULL;
     if (!PyList_CheckExact(history)) Py_RETURN_NONE;
 
     PyObject *result = NULL, *keys = PyDict_New();
@@ -783,11 +796,13 @@ static PyObject *kv_check(PyObject *self, PyObject *args)
     if (!ord || !by_start || !bit_of) { PyErr_NoMemory(); goto done; }
     searching = 1;
     if (search_alloc(&search, nmax) < 0) goto done;
+    search.deadline = deadline;
     Py_ssize_t explored_total = 0, keys_done = 0;
     int bad = -1;
     for (Py_ssize_t q = 0; q < nparts; q++) {
         Part *p = &parts[porder[q]];
         Py_ssize_t explored = 0;
+        if (past(deadline)) DECLINE; /* the Python search answers "unknown" with what it can tell */
         int rc = search_key(&search, keysteps + p->first, p->count, init, max_explored - explored_total, &explored,
                             ord, by_start, bit_of);
         if (rc == -1) goto done;
@@ -848,8 +863,9 @@ done:
 
 static PyMethodDef methods[] = {
     {"check", kv_check, METH_VARARGS,
-     "check(history: list, init: str, drop_failed: bool, max_explored: int) -> dict | None\n\n"
-     "The kv model's verdict and counts, or None when the Python pipeline must decide."},
+     "check(history: list, init: str, drop_failed: bool, max_explored: int, deadline: float) -> dict | None\n\n"
+     "The kv model's verdict and counts, or None when the Python pipeline must decide (deadline: on\n"
+     "time.monotonic's clock, 0 for none)."},
     {NULL, NULL, 0, NULL},
 };
 

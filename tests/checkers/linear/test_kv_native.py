@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import importlib
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -48,7 +49,7 @@ def test_the_extension_is_built():
 @pytest.mark.parametrize("semantics", ["porcupine", "jepsen"])
 def test_corpus_results_are_identical(path, semantics):
     history = load(path)
-    assert native.check(history, "", semantics == "jepsen", 1 << 20) is not None  # it did not decline
+    assert native.check(history, "", semantics == "jepsen", 1 << 20, 0.0) is not None  # it did not decline
     fast, slow = both(history, init="", semantics=semantics)
     assert comparable(fast) == comparable(slow)
     assert fast["explored"] > 0
@@ -104,9 +105,9 @@ def test_what_it_does_not_handle_is_left_to_the_python_pipeline(change, why):
         {"index": 2, "time": 2, "process": 2, "type": "invoke", "f": "get", "value": {"key": "k", "value": None}},
         {"index": 3, "time": 3, "process": 2, "type": "ok", "f": "get", "value": {"key": "k", "value": "x"}},
     ]
-    assert native.check(history, "", False, 1 << 20)["valid"] is True
+    assert native.check(history, "", False, 1 << 20, 0.0)["valid"] is True
     change(history)
-    assert native.check(history, "", False, 1 << 20) is None, why
+    assert native.check(history, "", False, 1 << 20, 0.0) is None, why
     try:
         fast = check(history, "kv")
     except HistoryError as e:
@@ -121,11 +122,22 @@ def test_a_search_past_its_cap_is_left_to_the_python_search(monkeypatch):
     if not path.exists():
         pytest.skip("corpus not present")
     history = load(path)
-    assert native.check(history, "", False, 100) is None  # c50-ok explores 2,232 configurations
+    assert native.check(history, "", False, 100, 0.0) is None  # c50-ok explores 2,232 configurations
     monkeypatch.setattr(check_module, "NATIVE_MAX_EXPLORED", 100)
     fast, slow = both(history, init="")
     assert comparable(fast) == comparable(slow)
     assert fast["valid"] is True and fast["explored"] == 2232
+
+
+def test_a_check_past_its_time_limit_is_left_to_the_python_search():
+    path = CORPUS / "porcupine-kv/valid/c50-ok.jsonl"
+    if not path.exists():
+        pytest.skip("corpus not present")
+    history = load(path)
+    assert native.check(history, "", False, 1 << 20, time.monotonic() - 1) is None  # the deadline has passed
+    assert native.check(history, "", False, 1 << 20, time.monotonic() + 60)["valid"] is True
+    r = check(history, "kv", time_limit=1e-4)  # over before the first key: the Python search says unknown
+    assert r["valid"] == "unknown" and "time limit" in r["reason"]
 
 
 def test_an_invalid_history_carries_the_failing_keys_evidence():
@@ -137,7 +149,7 @@ def test_an_invalid_history_carries_the_failing_keys_evidence():
         {"index": 4, "time": 4, "process": 1, "type": "invoke", "f": "get", "value": {"key": "b", "value": None}},
         {"index": 5, "time": 5, "process": 1, "type": "ok", "f": "get", "value": {"key": "b", "value": "3"}},
     ]
-    out = native.check(history, "", False, 1 << 20)
+    out = native.check(history, "", False, 1 << 20, 0.0)
     assert out["valid"] is False and out["failing_events"] == [2, 3, 4, 5]
     assert out["best_j"] == 1 and out["best_path"] == [] and out["best_states"] == ["2"]  # the put placed, not the get
     fast, slow = both(history)
