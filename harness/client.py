@@ -39,7 +39,7 @@ FAILOVER_STATUSES = (408, 502, 503, 504)  # the official client's "server down" 
 # the answer carries Refresh-Topology, and the client goes on to the members.
 NOT_RELEVANT = 410
 FAILED_NODE_BACKOFF_S = 1.0  # a node that failed is tried last for this long
-REFUSED_BACKOFF_S = 0.1  # a pinned client's pause after a refused connection
+REFUSED_BACKOFF_S = 0.1  # the pause after a node could not serve the database (refused, missing, not relevant)
 CLIENT_MODES = ("pinned", "preferred", "round-robin")
 FAILOVER_WRITES = ("allow", "refuse")
 
@@ -48,11 +48,14 @@ class ClientError(Exception):
     """Base: an op that did not succeed. `node` is who we talked to."""
 
     def __init__(self, message: str, node: str | None = None, type_: str | None = None,
-                 failover: bool = False) -> None:
+                 failover: bool = False, unavailable: bool = False) -> None:
         super().__init__(message)
         self.node = node
         self.type = type_
         self.failover = failover  # the official client would try the next node
+        # The node cannot serve the database for now (refused, database missing, not relevant):
+        # asking it again at once would only fill the history with failures that test nothing.
+        self.unavailable = unavailable
 
 
 class Definite(ClientError):
@@ -103,10 +106,15 @@ def _error_type(resp: Reply) -> tuple[str, str]:
 class NodeClient:
     """Talks to one node; `ClusterClient` chooses the node per request instead."""
 
-    def __init__(self, node: NodeAddress, database: str, timeout: float = DEFAULT_TIMEOUT) -> None:
+    def __init__(self, node: NodeAddress, database: str, timeout: float = DEFAULT_TIMEOUT, *,
+                 defer_backoff: bool = False) -> None:
         self.node = node
         self.db = database
         self.timeout = timeout
+        # A worker's client does not wait inside the op after an unavailable node (that would
+        # stretch the failed op's recorded time): it leaves the wait to the worker (take_backoff).
+        self.defer_backoff = defer_backoff
+        self.backoff_s = 0.0
         # One kept connection per node (harness/transport.py), straight to the node: the nodes
         # live on a private test network, never behind a proxy from the environment.
         self.connections: dict[str, Connection] = {}
@@ -135,15 +143,27 @@ class NodeClient:
         """One request; raises Definite or Indeterminate. Reads are `idempotent`:
         for them a timeout is a definite failure of the read, not an unknown write."""
         self.retried_after_unknown = False
-        return self.request_to(self.node, method, path, body=body, params=params, ok=ok, idempotent=idempotent)
+        try:
+            return self.request_to(self.node, method, path, body=body, params=params, ok=ok, idempotent=idempotent)
+        except ClientError as e:
+            if e.unavailable:  # pinned: there is no other node to ask
+                self.pause(REFUSED_BACKOFF_S)
+            raise
+
+    def pause(self, seconds: float) -> None:
+        """Waits before the next request: now, or after the op when the worker takes the backoff."""
+        if self.defer_backoff:
+            self.backoff_s = max(self.backoff_s, seconds)
+        else:
+            time.sleep(seconds)
+
+    def take_backoff(self) -> float:
+        """How long the worker should wait before its next op (and forget it)."""
+        s, self.backoff_s = self.backoff_s, 0.0
+        return s
 
     def extra_headers(self) -> dict[str, str]:
         return {}
-
-    def refused(self, node: NodeAddress) -> None:
-        """A worker pinned to a node that is down would spin on instant refusals,
-        filling the history with failures that test nothing: it waits a little."""
-        time.sleep(REFUSED_BACKOFF_S)
 
     def saw_response(self, node: NodeAddress, resp: Reply) -> None:
         """Hook for every answer (ClusterClient follows Refresh-Topology)."""
@@ -160,8 +180,8 @@ class NodeClient:
             resp = self._send(node, method, path, data, params, headers)
         except TransportError as e:
             if e.kind in ("refused", "no-route"):
-                self.refused(node)
-                raise Definite(f"{node.name}: {e}", node.name, "connection-refused", failover=True) from None
+                raise Definite(f"{node.name}: {e}", node.name, "connection-refused", failover=True,
+                               unavailable=True) from None
             # Not sent at all (no connection), or a read that did nothing: certainly not applied.
             cls = Definite if not e.sent or idempotent else Indeterminate
             if e.kind == "timeout":
@@ -170,16 +190,16 @@ class NodeClient:
             raise cls(f"{node.name}: {_short(e)}", node.name, "connection-error", failover=True) from None
         self.saw_response(node, resp)
         if "Database-Missing" in resp.headers:  # a 404 here is not "no such document"
-            self.refused(node)  # it will not serve this database for a while: do not spin on it
             raise Definite(f"{node.name}: database {resp.headers['Database-Missing']!r} does not exist there",
-                           node.name, "database-missing")
+                           node.name, "database-missing", unavailable=True)
         if resp.status_code in ok:
             return resp
         typ, msg = _error_type(resp)
         failover = resp.status_code in FAILOVER_STATUSES or resp.status_code == NOT_RELEVANT
         text = f"{node.name}: {resp.status_code} {typ}: {msg}".strip()
         if 400 <= resp.status_code < 500 and resp.status_code != 408 or idempotent:
-            raise Definite(text, node.name, typ or str(resp.status_code), failover=failover)
+            raise Definite(text, node.name, typ or str(resp.status_code), failover=failover,
+                           unavailable=resp.status_code == NOT_RELEVANT)
         raise Indeterminate(text, node.name, typ or str(resp.status_code), failover=failover)
 
     # --- documents -------------------------------------------------------
@@ -313,12 +333,12 @@ class ClusterClient(NodeClient):
     """Chooses the node per request as RavenDB's request executor does (see the module docstring)."""
 
     def __init__(self, topology: Topology, database: str, timeout: float = DEFAULT_TIMEOUT, *,
-                 mode: str = "preferred", failover_writes: str = "allow") -> None:
+                 mode: str = "preferred", failover_writes: str = "allow", defer_backoff: bool = False) -> None:
         if mode not in ("preferred", "round-robin"):
             raise ValueError(f"a ClusterClient's mode is preferred or round-robin, not {mode!r}")
         if failover_writes not in FAILOVER_WRITES:
             raise ValueError(f"failover_writes is allow or refuse, not {failover_writes!r}")
-        super().__init__(topology.known[0], database, timeout)
+        super().__init__(topology.known[0], database, timeout, defer_backoff=defer_backoff)
         self.topology = topology
         self.mode = mode
         self.failover_writes = failover_writes
@@ -355,9 +375,6 @@ class ClusterClient(NodeClient):
                     self.topology.adopt(r.json())
             except (TransportError, ValueError):
                 pass  # the next answer will say it again
-
-    def refused(self, node: NodeAddress) -> None:
-        """The next node is tried at once (the backoff is FAILED_NODE_BACKOFF_S's ordering)."""
 
     # --- node choice and failover ------------------------------------------
 
@@ -399,8 +416,8 @@ class ClusterClient(NodeClient):
             self.topology.mark_ok(node)
             return resp
         assert last is not None
-        if last.type == "connection-refused":
-            time.sleep(REFUSED_BACKOFF_S)  # nobody to fail over to: do not spin
+        if last.unavailable:
+            self.pause(REFUSED_BACKOFF_S)  # nobody to fail over to: do not spin
         if maybe_applied is not None and isinstance(last, Definite):
             raise Indeterminate(f"{last} (after {maybe_applied.node}, which may have applied it: {maybe_applied})",
                                 last.node, last.type) from None
@@ -414,12 +431,14 @@ class ClusterClient(NodeClient):
 def make_client(mode: str, nodes: Sequence[NodeAddress], worker: int, database: str, timeout: float,
                 topology: Topology | None = None, failover_writes: str = "allow") -> NodeClient:
     """Worker `worker`'s client: pinned to node `worker mod N` (Jepsen's way), or a
-    ClusterClient over the shared topology."""
+    ClusterClient over the shared topology. Its waits after an unavailable node are the
+    worker's to take between ops (take_backoff), so each op's recorded time is its own."""
     if mode == "pinned":
-        return NodeClient(nodes[worker % len(nodes)], database, timeout)
+        return NodeClient(nodes[worker % len(nodes)], database, timeout, defer_backoff=True)
     if mode not in CLIENT_MODES:
         raise ValueError(f"unknown client mode {mode!r}; choose from {', '.join(CLIENT_MODES)}")
-    return ClusterClient(topology or Topology(nodes), database, timeout, mode=mode, failover_writes=failover_writes)
+    return ClusterClient(topology or Topology(nodes), database, timeout, mode=mode, failover_writes=failover_writes,
+                         defer_backoff=True)
 
 
 def put_command(doc_id: str, doc: dict, collection: str, change_vector: str | None = None) -> dict:

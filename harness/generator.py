@@ -65,8 +65,13 @@ def _stagger(rng: random.Random, interval: float) -> float:
 def run_phase(recorder: Recorder, clients: list[Client], source: OpSource, workers: Workers, *,
               seed: int, phase: str = "main", time_limit: float | None = None, rate: float | None = None,
               stop: threading.Event | None = None,
-              on_op: Callable[[dict], None] | None = None) -> None:
-    """Runs one phase to its end; every op is recorded as invoke + completion."""
+              on_op: Callable[[dict], None] | None = None,
+              backoff: Callable[[int], float] | None = None) -> None:
+    """Runs one phase to its end; every op is recorded as invoke + completion.
+
+    ``backoff(worker)``, asked after each op, is how long that worker waits before its
+    next one (its node could not serve it): the wait comes between ops, never inside one.
+    """
     stop = stop or threading.Event()
     deadline = None if time_limit is None else time.monotonic() + time_limit
     interval = workers.concurrency / rate if rate else 0.0
@@ -94,8 +99,10 @@ def run_phase(recorder: Recorder, clients: list[Client], source: OpSource, worke
                     workers.process[w] = process + workers.concurrency
                 if on_op is not None:
                     on_op(ev)
-                if interval:
-                    delay = _stagger(time_rng, interval)
+                delay = _stagger(time_rng, interval) if interval else 0.0
+                if backoff is not None:
+                    delay = max(delay, backoff(w))
+                if delay:
                     if deadline is not None:
                         delay = min(delay, max(0.0, deadline - time.monotonic()))
                     stop.wait(delay)

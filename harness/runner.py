@@ -277,9 +277,9 @@ def run_test(cfg: TestConfig, out: Callable[[str], None] = print) -> RunOutcome:
         progress = _Progress(recorder, lambda: schedule.current if schedule else [], out)
 
         topology = Topology(cluster.addresses)  # one "DocumentStore" shared by the workers
-        worker_clients = [workload.client(make_client(cfg.client_mode, cluster.holders, w, cluster.database,
-                                                      cfg.request_timeout, topology, cfg.failover_writes), w)
-                          for w in range(cfg.concurrency)]
+        worker_https = [make_client(cfg.client_mode, cluster.holders, w, cluster.database, cfg.request_timeout,
+                                    topology, cfg.failover_writes) for w in range(cfg.concurrency)]
+        worker_clients = [workload.client(http, w) for w, http in enumerate(worker_https)]
         workers = Workers(cfg.concurrency)
         out(f"main phase: {cfg.time_limit:g} s, {cfg.concurrency} workers, nemesis {'+'.join(cfg.nemesis)}")
         progress.start()
@@ -287,7 +287,7 @@ def run_test(cfg: TestConfig, out: Callable[[str], None] = print) -> RunOutcome:
             schedule.start()
         try:
             run_phase(recorder, worker_clients, workload.source(), workers, seed=cfg.seed,
-                      time_limit=cfg.time_limit, rate=cfg.rate)
+                      time_limit=cfg.time_limit, rate=cfg.rate, backoff=lambda w: worker_https[w].take_backoff())
         finally:
             schedule.stop()  # heal phase: every fault healed
         if schedule.error is not None:

@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from unkindness.harness.client import (
-    ClusterClient, Definite, Indeterminate, NodeAddress, NodeClient, Topology, put_command,
+    REFUSED_BACKOFF_S, ClusterClient, Definite, Indeterminate, NodeAddress, NodeClient, Topology, put_command,
 )
 
 pytestmark = pytest.mark.timeout(60)
@@ -70,6 +70,29 @@ def test_listing_by_prefix_with_metadata_only(one_node) -> None:
     full = c.all_documents(prefix="ELEMENTS/")
     assert full["Elements/3"]["value"] == 3 and "other/1" not in full
     assert set(c.all_documents()) == set(listed) | {"other/1"}
+
+
+def test_an_unavailable_node_makes_the_worker_wait_between_ops_not_inside_one(one_node) -> None:
+    """Refused, or the database missing: a worker's client (defer_backoff) fails at once and
+    leaves the wait to the worker; any other client waits before it returns, as before."""
+    url, _ = one_node
+    for address, db in ((NodeAddress("n1", _dead_url()), "db"), (NodeAddress("n1", url), "nope")):
+        worker = NodeClient(address, db, 2.0, defer_backoff=True)
+        t0 = time.monotonic()
+        with pytest.raises(Definite) as e:
+            worker.load(["things/1"])
+        assert e.value.unavailable and time.monotonic() - t0 < REFUSED_BACKOFF_S
+        assert worker.take_backoff() == REFUSED_BACKOFF_S and worker.take_backoff() == 0.0
+        other = NodeClient(address, db, 2.0)
+        t0 = time.monotonic()
+        with pytest.raises(Definite):
+            other.load(["things/1"])
+        assert time.monotonic() - t0 >= REFUSED_BACKOFF_S and other.take_backoff() == 0.0
+    ok = NodeClient(NodeAddress("n1", url), "db", 2.0, defer_backoff=True)
+    ok.load(["things/1"])
+    with pytest.raises(Definite) as e:  # a failure of the op itself is no reason to wait
+        ok.batch([put_command("things/1", {"v": 1}, "Things", ""), put_command("things/1", {"v": 1}, "Things", "")])
+    assert not e.value.unavailable and ok.take_backoff() == 0.0
 
 
 # --- ClusterClient: the official client's node choice and failover ---------------------------

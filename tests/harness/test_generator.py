@@ -102,3 +102,21 @@ def test_stop_ends_the_phase_promptly(tmp_path):
     run_phase(rec, [Noop()], Forever(), Workers(3), seed=1, rate=10, stop=stop)
     assert time.monotonic() - t0 < 1.5
     rec.close()
+
+
+def test_a_backoff_is_waited_between_ops_never_inside_one(tmp_path):
+    """An op against an unavailable node is recorded with its own time; the worker then waits."""
+    rec = Recorder(tmp_path / "h.jsonl")
+    asked = []
+
+    def backoff(w):
+        asked.append(w)
+        return 0.2 if len(asked) % 2 else 0.0  # every other op's node was unavailable
+
+    run_phase(rec, [Noop()], CountingSource(4), Workers(1), seed=1, backoff=backoff)
+    rec.close()
+    ops = pair(load(tmp_path / "h.jsonl").events).ops
+    assert len(ops) == 4 and asked == [0] * 4
+    assert all(o.end - o.start < 0.05e9 for o in ops)  # no op holds the wait
+    gaps = [b.start - a.end for a, b in zip(ops, ops[1:])]
+    assert gaps[0] >= 0.2e9 and gaps[1] < 0.1e9 and gaps[2] >= 0.2e9, gaps

@@ -11,6 +11,7 @@ import time
 import pytest
 
 from support.harness_runs import HARNESS, caught_within, harness_test, leftovers, recheck, results, start_harness
+from unkindness.checkers.history import pair
 from unkindness.nemeses.journal import read_faults
 
 REGISTER = ["--workload", "register", "--nodes", "5", "--time-limit", "16", "--recovery-time", "3"]
@@ -126,6 +127,13 @@ def test_membership_removes_a_node_through_raft_and_brings_it_back_valid(tmp_pat
     out_of_group = ("does not exist there", "is not relevant on node")  # no record left, or 410 from the record
     assert any(e["type"] == "fail" and e["node"] == removed and any(m in (e["error"] or "") for m in out_of_group)
                for e in lines)  # while out of its database group it serves nothing
+    # ... and its pinned workers do not spin on it: each such failure is followed by a pause
+    # before the worker's next op, not held inside the failed op.
+    ops = sorted(pair(lines).ops, key=lambda o: (o.process, o.start))
+    gone = [(a, b) for a, b in zip(ops, ops[1:]) if a.process == b.process and a.type == "fail"
+            and any(m in (a.error or "") for m in out_of_group)]
+    assert gone and all(b.start - a.end >= 0.095e9 for a, b in gone), [(b.start - a.end) / 1e9 for a, b in gone]
+    assert sorted(a.end - a.start for a, _ in gone)[len(gone) // 2] < 0.05e9
     finals = [e for e in lines if e["f"] == "final-read" and e["type"] == "ok"]
     assert {e["node"] for e in finals} == {f"n{i}" for i in range(1, 6)}  # back, caught up, read
     assert leftovers(tmp_path) == []

@@ -10,6 +10,7 @@ import time
 import pytest
 
 from support.server_procs import http
+from unkindness.harness.client import REFUSED_BACKOFF_S, Definite, NodeAddress, NodeClient
 
 pytestmark = [pytest.mark.timeout(150)]
 
@@ -53,6 +54,14 @@ def test_a_node_outside_the_group_answers_410_and_sends_clients_to_the_members(r
     assert r.headers["Refresh-Topology"] == "true"
     missing = http("GET", leader.url + "/databases/nope/docs", params={"id": "a"})
     assert missing.status_code == 404 and missing.headers["Database-Missing"] == "nope"
+
+    # A harness worker pinned there fails at once and waits between ops, not inside one.
+    pinned = NodeClient(NodeAddress("n1", leader.url), "db", 2.0, defer_backoff=True)
+    t0 = time.monotonic()
+    with pytest.raises(Definite) as e:
+        pinned.load(["a"])
+    assert e.value.unavailable and time.monotonic() - t0 < REFUSED_BACKOFF_S
+    assert pinned.take_backoff() == REFUSED_BACKOFF_S and pinned.take_backoff() == 0.0
 
     # The official client, given every node, works against the database group.
     with g.store("db") as store:
