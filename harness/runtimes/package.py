@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from unkindness.harness.runtimes.base import RuntimeError_
@@ -47,10 +48,33 @@ def cache_dir() -> Path:
     return Path(base) / "unkindness" / "wheels"
 
 
+KEEP_WHEELHOUSES = 3  # the newest folders kept whatever their age
+IN_USE_S = 3600  # a folder used this recently may be uploading to nodes: never pruned
+
+
+def prune_wheelhouses(cache: Path, keep: int = KEEP_WHEELHOUSES, now: float | None = None) -> list[Path]:
+    """Removes the wheel folders beyond the `keep` most recently used that nobody used for an hour.
+
+    Why: one folder (about 100 MB) is built per source change; a day of edits left 1.1 GB.
+    By last use, not by age alone, and never a recent one: another checkout's run may be
+    uploading from it.
+    """
+    now = time.time() if now is None else now
+    folders = sorted((p for p in cache.iterdir() if p.is_dir() and ".tmp-" not in p.name and "-src" not in p.name),
+                     key=lambda p: p.stat().st_mtime, reverse=True)
+    removed = []
+    for old in folders[keep:]:
+        if old.stat().st_mtime < now - IN_USE_S:
+            shutil.rmtree(old, ignore_errors=True)
+            removed.append(old)
+    return removed
+
+
 def wheelhouse(root: Path, digest: str, log=None) -> Path:
     """A folder of wheels (the project and every dependency) for these sources, built once."""
     dest = cache_dir() / digest
     if (dest / ".complete").is_file():
+        os.utime(dest)  # in use: the last to be pruned
         return dest
     if log:
         log(f"building wheels of the project and its dependencies ({digest}, once per source change)...")
@@ -78,7 +102,5 @@ def wheelhouse(root: Path, digest: str, log=None) -> Path:
     (tmp / ".complete").write_text(f"python {sys.version_info[0]}.{sys.version_info[1]}\n")
     shutil.rmtree(dest, ignore_errors=True)
     tmp.rename(dest)
-    for old in dest.parent.iterdir():  # keep the last few versions only
-        if old != dest and old.is_dir() and old.stat().st_mtime < dest.stat().st_mtime - 7 * 86400:
-            shutil.rmtree(old, ignore_errors=True)
+    prune_wheelhouses(dest.parent)
     return dest
