@@ -7,6 +7,10 @@ nothing (failures that are not observations, reads with unknown results);
 let the model reduce further; then search each partition within one shared
 time and memory budget. The first partition found non-linearizable decides
 the answer and supplies the evidence.
+
+For the kv model the whole pipeline also exists in C (kv_native.c): the same
+partitions, search and counts, without an object per op. It answers first and
+hands whatever it does not handle to this Python pipeline.
 """
 
 from __future__ import annotations
