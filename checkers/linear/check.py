@@ -94,12 +94,13 @@ def _native_evidence(history: list[dict], counts: dict, m: Model, init: Any) -> 
     """The failing key's evidence from its events alone and what the C search found.
 
     The key's events pair into the same ops, in the same order, as in the whole history;
-    ``order`` maps the C search's bits to them and ``placed`` is its replay of the furthest path.
+    ``order`` maps the C search's bits to them, ``placed`` is its replay of the furthest path, with
+    the state after each op.
     """
     ops = pair([history[i] for i in counts["failing_events"]]).ops
     order = [ops[r] for r in counts["order"]]
     return explain(m, order[counts["best_j"]], [order[b] for b in counts["placed"]], order, counts["best_states"],
-                   counts["key"], init)
+                   counts["key"], init, counts["placed_states"])  # the kv model has no reductions
 
 
 def _summary(result: dict, m: Model, semantics: str) -> str:

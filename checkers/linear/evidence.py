@@ -33,15 +33,18 @@ def failure(model: Model, search: Search, outcome: Outcome, key: Hashable, init:
 
 
 def explain(model: Model, bad: Op, placed: list[Op], ops: list[Op], best_states: list[Any], key: Hashable,
-            init: Any) -> dict:
+            init: Any, after: list[Any] | None = None) -> dict:
     """The evidence in words: ``bad`` could not be placed after ``placed`` (the furthest order found),
-    in any of ``best_states``; ``ops`` are the partition's ops that the search placed or could place."""
-    state = model.initial(init)
-    after = []
-    for op in placed:
-        nxt = model.step(state, op)
-        state = nxt if nxt is not None else state  # cannot happen: reductions keep the semantics
-        after.append(state)
+    in any of ``best_states``; ``ops`` are the partition's ops that the search placed or could place.
+    ``after``: the state after each placed op, when the search knows them under the model's own
+    semantics (no reduction); otherwise they are replayed here."""
+    if after is None:
+        state = model.initial(init)
+        after = []
+        for op in placed:
+            nxt = model.step(state, op)
+            state = nxt if nxt is not None else state  # cannot happen: reductions keep the semantics
+            after.append(state)
     omitted = max(0, len(placed) - PREFIX_SHOWN)  # only the tail is shown, so only the tail is described
     prefix = [{"op": op.to_dict(), "text": model.describe_op(op), "state": model.describe(st)}
               for op, st in zip(placed[omitted:], after[omitted:])]

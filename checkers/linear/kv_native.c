@@ -309,8 +309,8 @@ static inline PyObject *apply(Search *s, int i, PyObject *state)
 
 /* search.py's Search.settle, for a partition without optional ops (so moves may be forced).
  * S and cand are W words; *state is borrowed (owned by the memo or the caller). Returns j, or -1 on error.
- * With `keep` (a list), as Search.replay calls it: no memo, the states reached are kept alive in
- * `keep`, and every op placed is recorded in rec[*nrec]. */
+ * With `keep` (a list), as Search.replay calls it: no memo, every op placed is recorded in
+ * rec[*nrec] and the state after it appended to `keep` (which also keeps it alive). */
 static int settle(Search *s, word *S, PyObject **state, word *cand, word *tried, PyObject *keep, int *rec, int *nrec)
 {
     const int W = s->W, m = s->n;
@@ -343,7 +343,10 @@ static int settle(Search *s, word *S, PyObject **state, word *cand, word *tried,
                     if (eq) { /* a read that holds: placed at once */
                         BIT_SET(S, b);
                         grew = 1;
-                        if (keep) rec[(*nrec)++] = b;
+                        if (keep) {
+                            if (PyList_Append(keep, *state) < 0) return -1;
+                            rec[(*nrec)++] = b;
+                        }
                     }
                 }
             }
@@ -486,7 +489,8 @@ done:
     return result;
 }
 
-/* Search.replay: every op placed along the best path, in order (bits), as a list. */
+/* Search.replay: every op placed along the best path, in order (bits), and the state after each:
+ * a tuple of two lists. */
 static PyObject *replay(Search *s, PyObject *init)
 {
     const int W = s->W;
@@ -512,7 +516,8 @@ static PyObject *replay(Search *s, PyObject *init)
         rec[nrec++] = i;
         if (settle(s, S, &state, cand, tried, keep, rec, &nrec) < 0) goto done;
     }
-    out = int_list(rec, nrec);
+    PyObject *bits = int_list(rec, nrec);
+    if (bits) out = Py_BuildValue("(NO)", bits, keep);
 done:
     Py_XDECREF(keep);
     free(rec);
@@ -832,7 +837,9 @@ static PyObject *kv_check(PyObject *self, PyObject *args)
     for (int b = 0; b < bp->count; b++) bit_of[b] = keysteps[bp->first + ord[b].idx].rank;
     PyObject *order = ok ? int_list(bit_of, bp->count) : NULL, *placed = ok ? replay(&search, init) : NULL;
     ok = ok && order && placed && PyDict_SetItemString(result, "order", order) == 0 &&
-         PyDict_SetItemString(result, "placed", placed) == 0 && PyDict_SetItemString(result, "key", bp->key) == 0;
+         PyDict_SetItemString(result, "placed", PyTuple_GET_ITEM(placed, 0)) == 0 &&
+         PyDict_SetItemString(result, "placed_states", PyTuple_GET_ITEM(placed, 1)) == 0 &&
+         PyDict_SetItemString(result, "key", bp->key) == 0;
     Py_XDECREF(order);
     Py_XDECREF(placed);
     ok = ok && (path = int_list(search.best_path, search.best_len)) != NULL;
