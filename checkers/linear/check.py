@@ -67,11 +67,14 @@ WORDS = {"porcupine": "Porcupine's reading: a failed cas observes the register d
          "jepsen": "Jepsen's reading: a failed op never happened, a nil read is a read of unknown value"}
 
 
+def _native_applies(history: list[dict], m: Model) -> bool:
+    """Whether kv_native may try this check (it may still decline)."""
+    return kv_native is not None and type(m) is KvModel and type(history) is list
+
+
 def _native_kv(history: list[dict], m: Model, init: Any, time_limit: float | None,
                memory_limit_mb: float | None, semantics: str) -> dict | None:
     """The kv check done by kv_native, evidence included; None when the Python pipeline must run."""
-    if kv_native is None or type(m) is not KvModel or type(history) is not list:
-        return None
     cap = NATIVE_MAX_EXPLORED
     if memory_limit_mb is not None:
         cap = min(cap, int(memory_limit_mb * 1048576 / NATIVE_ENTRY_BYTES))
@@ -139,6 +142,7 @@ def check(history: list[dict], model: str | Model, *, init: Any = None, time_lim
         known = MODELS[model].options if model in MODELS else {}
         model_options = {**{k: v for k, v in READINGS[semantics].items() if k in known}, **model_options}
     m = get_model(model, **model_options)
+    native = native and _native_applies(history, m)
     fast = _native_kv(history, m, init, time_limit, memory_limit_mb, semantics) if native else None
     if fast is not None:
         if progress is not None:
@@ -147,7 +151,7 @@ def check(history: list[dict], model: str | Model, *, init: Any = None, time_lim
         fast["cpu_s"] = round(time.process_time() - cpu0, 6)
         fast["summary"] = _summary(fast, m, semantics)
         return fast
-    if time_limit is not None and native and kv_native is not None and type(m) is KvModel:
+    if time_limit is not None and native:
         time_limit = max(time_limit - (time.monotonic() - t0), 1e-3)  # what the C search spent counts
     ops = pair(history).ops
     if semantics == "jepsen":

@@ -258,7 +258,7 @@ static int memo_add(Memo *m, const word *S, PyObject *state)
 /* ------------------------------------------------------ one key's search */
 
 typedef struct {
-    int kind, rank; /* rank: the op's place among its key's ops, in invocation order */
+    int kind, key, rank; /* rank: the op's place among its key's ops, in invocation order */
     int64_t start, end;
     PyObject *arg; /* borrowed from the history (or the empty string) */
 } Step;
@@ -655,7 +655,7 @@ static PyObject *kv_check(PyObject *self, PyObject *args)
     Raw *raw = NULL;
     Step *steps = NULL, *keysteps = NULL;
     Part *parts = NULL;
-    int *stepkey = NULL, *porder = NULL, *pend = NULL, *bit_of = NULL;
+    int *porder = NULL, *pend = NULL, *bit_of = NULL;
     Order *ord = NULL, *by_start = NULL;
     Search search;
     int searching = 0;
@@ -764,15 +764,12 @@ static PyObject *kv_check(PyObject *self, PyObject *args)
         Step *s2 = grow(steps, &stepcap, nsteps + 1, sizeof(Step));
         if (!s2) { PyErr_NoMemory(); goto done; }
         steps = s2;
-        int *k2 = realloc(stepkey, sizeof(int) * (size_t)stepcap);
-        if (!k2) { PyErr_NoMemory(); goto done; }
-        stepkey = k2;
         steps[nsteps].kind = kind;
+        steps[nsteps].key = key;
         steps[nsteps].rank = rank;
         steps[nsteps].start = r->start;
         steps[nsteps].end = r->end;
-        steps[nsteps].arg = x;
-        stepkey[nsteps++] = key;
+        steps[nsteps++].arg = x;
         parts[key].count++;
     }
 
@@ -788,7 +785,7 @@ static PyObject *kv_check(PyObject *self, PyObject *args)
         if (parts[p].count > nmax) nmax = parts[p].count;
     }
     for (Py_ssize_t i = 0; i < nsteps; i++) {
-        Part *p = &parts[stepkey[i]];
+        Part *p = &parts[steps[i].key];
         keysteps[p->first + p->fill++] = steps[i];
     }
     sort_parts = parts;
@@ -859,7 +856,7 @@ static PyObject *kv_check(PyObject *self, PyObject *args)
 done:
     if (searching) search_free(&search);
     Py_XDECREF(keys);
-    free(raw); free(steps); free(keysteps); free(parts); free(stepkey); free(porder); free(pend);
+    free(raw); free(steps); free(keysteps); free(parts); free(porder); free(pend);
     free(ord); free(by_start); free(bit_of);
     if (declined && !PyErr_Occurred()) {
         Py_XDECREF(result);

@@ -60,7 +60,7 @@ def prune_wheelhouses(cache: Path, keep: int = KEEP_WHEELHOUSES, now: float | No
     uploading from it.
     """
     now = time.time() if now is None else now
-    folders = sorted((p for p in cache.iterdir() if p.is_dir() and ".tmp-" not in p.name and "-src" not in p.name),
+    folders = sorted((p for p in cache.iterdir() if p.is_dir() and ".tmp-" not in p.name),  # not a build in progress
                      key=lambda p: p.stat().st_mtime, reverse=True)
     removed = []
     for old in folders[keep:]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import importlib
 import json
+import re
 import time
 from pathlib import Path
 
@@ -111,7 +112,7 @@ def test_what_it_does_not_handle_is_left_to_the_python_pipeline(change, why):
     try:
         fast = check(history, "kv")
     except HistoryError as e:
-        with pytest.raises(HistoryError, match=str(e)[:30].replace("(", r"\(").replace(")", r"\)")):
+        with pytest.raises(HistoryError, match=re.escape(str(e))):
             check(history, "kv", native=False)
     else:
         assert comparable(fast) == comparable(check(history, "kv", native=False))
